@@ -1,0 +1,121 @@
+/**
+ * Proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case names too, which win) and an https agent
+ * that tunnels through an HTTP proxy with CONNECT.
+ */
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+
+type Env = Record<string, string | undefined>;
+
+function envValue(env: Env, name: string): string | undefined {
+  const value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+  return value && value.trim() ? value.trim() : undefined;
+}
+
+function defaultPort(protocol: string): number {
+  return protocol === "https:" ? 443 : 80;
+}
+
+/** True when NO_PROXY says `target` goes direct: `*`, a host, `.domain` / `domain` (with subdomains), `host:port`. */
+export function bypassesProxy(target: URL, noProxy: string | undefined): boolean {
+  if (!noProxy) return false;
+  const host = target.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const port = Number(target.port) || defaultPort(target.protocol);
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((raw) => {
+      if (raw === "*") return true;
+      let entry = raw.toLowerCase();
+      let entryPort: number | undefined;
+      const portMatch = /^(.*[^:]):(\d+)$/.exec(entry);
+      if (portMatch && !net.isIPv6(entry.replace(/^\[|\]$/g, ""))) {
+        entry = portMatch[1];
+        entryPort = Number(portMatch[2]);
+      }
+      entry = entry.replace(/^\[|\]$/g, "").replace(/^\*?\./, ".");
+      if (entryPort !== undefined && entryPort !== port) return false;
+      if (entry.startsWith(".")) return host.endsWith(entry) || host === entry.slice(1);
+      return host === entry || host.endsWith(`.${entry}`);
+    });
+}
+
+/** The proxy URL to use for `target`, or undefined for a direct connection. */
+export function proxyFor(target: URL, env: Env = process.env): URL | undefined {
+  if (bypassesProxy(target, envValue(env, "no_proxy"))) return undefined;
+  const raw = target.protocol === "https:" ? envValue(env, "https_proxy") : envValue(env, "http_proxy");
+  if (!raw) return undefined;
+  try {
+    return new URL(raw.includes("://") ? raw : `http://${raw}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Proxy-Authorization` for a proxy URL with credentials. */
+export function proxyAuthorization(proxy: URL): string | undefined {
+  if (!proxy.username) return undefined;
+  const user = decodeURIComponent(proxy.username);
+  const pass = decodeURIComponent(proxy.password);
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+}
+
+/**
+ * An https agent whose sockets are TLS sessions inside a CONNECT tunnel through `proxy`. Keep-alive pools
+ * the tunnelled sockets like any others.
+ */
+export class TunnelAgent extends https.Agent {
+  constructor(
+    private readonly proxy: URL,
+    options: https.AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: any, callback?: (err: Error | null, stream: Duplex) => void): undefined {
+    const done = callback ?? (() => undefined);
+    const host = String(options.host ?? options.hostname);
+    const port = Number(options.port) || 443;
+    const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+    const headers: Record<string, string> = { Host: authority };
+    const auth = proxyAuthorization(this.proxy);
+    if (auth) headers["Proxy-Authorization"] = auth;
+    const proxyTls = this.proxy.protocol === "https:";
+    const request = (proxyTls ? https : http).request({
+      host: this.proxy.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(this.proxy.port) || defaultPort(this.proxy.protocol),
+      method: "CONNECT",
+      path: authority,
+      headers,
+      agent: false,
+      timeout: options.timeout,
+    });
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      request.destroy();
+      done(err, undefined as unknown as Duplex);
+    };
+    request.once("connect", (response, socket) => {
+      if (response.statusCode !== 200) {
+        socket.destroy();
+        const err: any = new Error(`proxy refused the tunnel: HTTP ${response.statusCode}`);
+        err.code = "EPROXY";
+        err.permanent = response.statusCode === 407 || response.statusCode === 403;
+        return fail(err);
+      }
+      const secure = tls.connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) });
+      settled = true;
+      done(null, secure);
+    });
+    request.once("error", fail);
+    request.once("timeout", () => fail(Object.assign(new Error("proxy did not answer CONNECT"), { code: "ETIMEDOUT" })));
+    options.signal?.addEventListener?.("abort", () => fail(new Error("aborted")), { once: true });
+    request.end();
+    return undefined;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The one way to make an action node: registers the type, reads config + credentials, validates at deploy,
+ * parses input events, queues them on the node's delivery engine, shows status, sets msg.delivery, reports
+ * failures to Catch, closes cleanly, and serves the editor's Test button.
+ */
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { cseMetaFor } from "../events/meta";
+import { sampleInsight } from "../events/sample-insight";
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TIMEOUT_MS,
+  DeliveryEngine,
+  type DeliveryResult,
+  type EngineOptions,
+  type EngineState,
+  newJob,
+} from "../delivery/engine";
+import { redact } from "../delivery/redact";
+import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
+import { eventOf } from "./common/event-input";
+
+export interface ActionNodeSpec<C, R = void> {
+  /** The node type, e.g. "cse-slack". */
+  type: string;
+  target: Target<C, R>;
+  credentials: Record<string, { type: "text" | "password" }>;
+  /** Node-RED settings the type registers (exported to the editor when exportable). */
+  settings?: Record<string, { value: unknown; exportable?: boolean }>;
+  /**
+   * Node properties + credentials → the target's config. Throw ConfigError(field, problem) for bad values.
+   * Called at deploy and by the Test button route.
+   */
+  config(props: Record<string, any>, credentials: Record<string, string | undefined>, RED: NodeAPI): C;
+}
+
+/** The placeholder the editor shows in a password field whose credential is already stored. */
+const STORED_PASSWORD = "__PWRD__";
+const STATUS_MAX = 40;
+
+function labelOf(type: string, name: unknown): string {
+  return typeof name === "string" && name.trim() ? `${type} "${name.trim()}"` : type;
+}
+
+function short(text: string): string {
+  return text.length > STATUS_MAX ? `${text.slice(0, STATUS_MAX - 1)}…` : text;
+}
+
+function clock(at: Date): string {
+  return at.toTimeString().slice(0, 8);
+}
+
+function statusOf(state: EngineState): { fill: "red" | "green" | "yellow" | "blue" | "grey"; shape: "dot" | "ring"; text: string } {
+  switch (state.phase) {
+    case "sending":
+      return { fill: "blue", shape: "dot", text: state.attempt > 1 ? `sending (${state.attempt}/${state.maxAttempts})` : "sending" };
+    case "retrying":
+      return { fill: "yellow", shape: "ring", text: `retrying (${state.attempt}/${state.maxAttempts})` };
+    case "sent":
+      return { fill: "green", shape: "dot", text: `sent ${clock(state.at)}` };
+    case "failed":
+      return { fill: "red", shape: "dot", text: short(`failed: ${state.reason}`) };
+  }
+}
+
+/** `timeout` and `maxAttempts` of any action node; empty means the default. */
+function commonOptions(props: Record<string, any>): { timeoutMs: number; maxAttempts: number } {
+  const number = (field: string, fallback: number, what: string): number => {
+    const raw = props[field];
+    if (raw === undefined || raw === null || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || !Number.isInteger(value)) throw new ConfigError(field, `must be ${what}`);
+    return value;
+  };
+  return {
+    timeoutMs: number("timeout", DEFAULT_TIMEOUT_MS, "a positive whole number of milliseconds"),
+    maxAttempts: number("maxAttempts", DEFAULT_MAX_ATTEMPTS, "a positive whole number"),
+  };
+}
+
+function settingNumber(RED: NodeAPI, name: string): number | undefined {
+  const value = Number((RED.settings as any)?.[name]);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** Engine options from the node's properties and the runtime settings. */
+function engineOptions(RED: NodeAPI, props: Record<string, any>, label: string): EngineOptions {
+  const settings = RED.settings as any;
+  return {
+    label,
+    ...commonOptions(props),
+    // Hidden settings, documented for tests and tuning: cseDelayScale multiplies every wait.
+    delayScale: settings?.cseDelayScale !== undefined ? Math.max(0, Number(settings.cseDelayScale) || 0) : 1,
+    concurrency: settingNumber(RED, "cseConcurrency"),
+    queueLimit: settingNumber(RED, "cseQueueLimit"),
+    allowMetadataAddresses: () => (RED.settings as any)?.cseAllowMetadataAddresses === true,
+  };
+}
+
+function buildConfig<C, R>(
+  spec: ActionNodeSpec<C, R>,
+  RED: NodeAPI,
+  props: Record<string, any>,
+  credentials: Record<string, string | undefined>,
+): C {
+  commonOptions(props);
+  const config = spec.config(props, credentials, RED);
+  spec.target.validate?.(config);
+  return config;
+}
+
+/** A config error's text without any credential that a careless message might contain. */
+function configProblem(error: unknown, credentials: Record<string, string | undefined>): string {
+  const text = error instanceof ConfigError ? error.message : String((error as Error)?.message ?? error);
+  return redact(text, Object.values(credentials).filter((v): v is string => typeof v === "string"));
+}
+
+function deliveryOf(type: string, result: DeliveryResult): Record<string, unknown> {
+  return {
+    action: type,
+    ok: result.ok,
+    status: result.status,
+    attempts: result.attempts,
+    durationMs: result.durationMs,
+    ...(result.id !== undefined ? { id: result.id } : {}),
+    ...(!result.ok && result.code ? { code: result.code } : {}),
+  };
+}
+
+function failure(message: string, result?: DeliveryResult): Error {
+  const error: Error & { status?: number | null; code?: string } = new Error(message);
+  if (result) {
+    error.status = result.status;
+    if (result.code) error.code = result.code;
+  }
+  return error;
+}
+
+export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED: NodeAPI) => void {
+  return function register(RED: NodeAPI): void {
+    function ActionNode(this: Node, def: NodeDef & Record<string, any>): void {
+      RED.nodes.createNode(this, def);
+      const label = labelOf(spec.type, def.name);
+      const credentials = ((this as any).credentials ?? {}) as Record<string, string | undefined>;
+      let engine: DeliveryEngine<C, R> | undefined;
+      let configError: string | undefined;
+      try {
+        const config = buildConfig(spec, RED, def, credentials);
+        engine = new DeliveryEngine(spec.target, config, {
+          ...engineOptions(RED, def, label),
+          onState: (state) => this.status(statusOf(state)),
+        });
+      } catch (error) {
+        configError = configProblem(error, credentials);
+        this.status({ fill: "red", shape: "ring", text: short(configError) });
+      }
+
+      this.on("input", (msg: any, send: any, done: any) => {
+        try {
+          if (!engine) {
+            msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
+            return done(failure(`${label}: invalid configuration: ${configError}`));
+          }
+          let event: DeliveryEvent;
+          try {
+            event = eventOf(msg);
+          } catch (error) {
+            return done(failure(`${(error as Error).message} (${label})`));
+          }
+          if (msg.cse === undefined || msg.cse === null) msg.cse = event.cse;
+          const running = engine;
+          let delivery: Promise<DeliveryResult>;
+          try {
+            delivery = running.submit(newJob(event));
+          } catch (error) {
+            msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
+            return done(failure((error as Error).message));
+          }
+          delivery
+            .then((result) => {
+              msg.delivery = deliveryOf(spec.type, result);
+              if (result.ok) {
+                if (result.msg) {
+                  // A target's `delivery` fields (e.g. e-mail's rejected recipients) extend msg.delivery, never replace it.
+                  const { delivery: extra, ...rest } = result.msg as Record<string, any>;
+                  Object.assign(msg, rest);
+                  if (extra && typeof extra === "object") msg.delivery = { ...extra, ...msg.delivery };
+                }
+                send(msg);
+                done();
+              } else {
+                done(failure(result.error ?? `${label}: delivery failed`, result));
+              }
+            })
+            .catch((error) => done(failure(running.redact(`${label}: ${String(error?.message ?? error)}`))));
+        } catch (error) {
+          done(failure(`${label}: ${engine ? engine.redact(String((error as Error)?.message ?? error)) : "internal error"}`));
+        }
+      });
+
+      this.on("close", (_removed: boolean, done: () => void) => {
+        if (!engine) return done();
+        engine.close().then(
+          () => done(),
+          () => done(),
+        );
+      });
+    }
+
+    RED.nodes.registerType(spec.type, ActionNode as any, {
+      credentials: spec.credentials,
+      ...(spec.settings ? { settings: spec.settings } : {}),
+    } as any);
+    registerTestRoute(RED, spec);
+  };
+}
+
+/** A whole-value `${NAME}` as the runtime substitutes it at deploy (the Test route gets raw dialog values). */
+function fromEnv(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value.trim());
+  return match ? (process.env[match[1]] ?? "") : value;
+}
+
+/** `POST cse-actions/test/<type>`: sends the sample Insight with the dialog's values, answers {ok, status, message}. */
+function registerTestRoute<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>): void {
+  const admin = (RED as any).httpAdmin;
+  if (!admin?.post) return;
+  const permission = (RED as any).auth?.needsPermission?.(`${spec.type}.write`) ?? ((_req: any, _res: any, next: () => void) => next());
+  admin.post(`/cse-actions/test/${spec.type}`, permission, async (req: any, res: any) => {
+    const body = (req.body ?? {}) as Record<string, any>;
+    const props: Record<string, any> = {};
+    for (const [key, value] of Object.entries(body.properties ?? {})) props[key] = fromEnv(value);
+    const given: Record<string, unknown> = body.credentials ?? {};
+    const stored = (typeof body.id === "string" && (RED.nodes as any).getCredentials?.(body.id)) || {};
+    const credentials: Record<string, string | undefined> = {};
+    for (const key of Object.keys(spec.credentials)) {
+      const value = given[key];
+      const raw = value === undefined || value === STORED_PASSWORD ? stored[key] : String(value);
+      credentials[key] = fromEnv(raw) as string | undefined;
+    }
+    const label = labelOf(spec.type, props.name);
+    let engine: DeliveryEngine<C, R>;
+    try {
+      const config = buildConfig(spec, RED, props, credentials);
+      engine = new DeliveryEngine(spec.target, config, { ...engineOptions(RED, props, label), maxAttempts: 1, concurrency: 1 });
+    } catch (error) {
+      return res.json({ ok: false, status: null, message: `invalid configuration: ${configProblem(error, credentials)}` });
+    }
+    try {
+      const payload = sampleInsight();
+      const event: DeliveryEvent = { topic: "insight.onDemand", payload, cse: cseMetaFor("insight.onDemand", payload) };
+      const result = await engine.submit(newJob(event));
+      const status = result.status;
+      const message = result.ok
+        ? `sent the sample Insight: ${spec.target.name} answered${status !== null ? ` ${status}` : " ok"}${result.id ? ` (id ${result.id})` : ""}`
+        : (result.error ?? "delivery failed");
+      res.json({ ok: result.ok, status, message: engine.redact(message) });
+    } catch (error) {
+      res.json({ ok: false, status: null, message: engine.redact(String((error as Error)?.message ?? error)) });
+    } finally {
+      await engine.close();
+    }
+  });
+}
