@@ -52,6 +52,11 @@ export function checkUrl(
   return url;
 }
 
+/** An https:// URL from a config field; plain http:// only to a loopback host (local relays, tests). */
+export function checkSecureUrl(value: unknown, field: string): URL {
+  return checkUrl(value, field, { httpsOnly: true, allowLoopbackHttp: true });
+}
+
 function flatHeaders(raw: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw ?? {})) {

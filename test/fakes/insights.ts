@@ -93,3 +93,26 @@ export function closedModernInsight(): Insight {
     resolution: "Resolved",
   });
 }
+
+/** An Insight far beyond every summary target's limit: long name and entity, huge description, 400 signals. */
+export function hugeInsight(): Insight {
+  const base = modernInsight({}, 1);
+  const signal = base.signals![0];
+  return {
+    ...base,
+    name: `Initial Access & <Command and Control> ${"N".repeat(5_000)}`,
+    description: "Description & <markup> that goes on. ".repeat(20_000),
+    entity: { id: "_command-x", entityType: "_command", value: `powershell -enc ${"A".repeat(8_000)}` },
+    signals: Array.from({ length: 400 }, (_, i) => ({ ...signal, id: `s-${i}`, name: `Signal ${i} & <${"x".repeat(200)}>` })),
+  };
+}
+
+/** A `sensor.offline` payload (SPEC §2). */
+export function sensorOfflinePayload(): { sensorId: string; sensorName: string; sensorZone: string; lastSeen: string } {
+  return { sensorId: "sensor-7", sensorName: "edge-sensor-7", sensorZone: "dmz", lastSeen: "2026-11-28T02:00:00Z" };
+}
+
+/** A `rule.autoDisabled` payload (SPEC §2). */
+export function ruleAutoDisabledPayload(): { ruleId: string; ruleName: string; reason: string; disabledAt: string } {
+  return { ruleId: "MATCH-S00475", ruleName: "Noisy login rule", reason: "more than 100000 signals in one hour", disabledAt: "2026-11-28T04:00:00Z" };
+}

@@ -1,0 +1,114 @@
+import { readableTime, URGENCY_COLOURS, urgencyOf, type Summary } from "./summary";
+import { fitWithin, truncateText, utf8Bytes } from "./truncate";
+
+/** Teams rejects (inside the flow, after answering 202) a request body over 28 KB = 28,672 bytes. */
+export const TEAMS_MAX_BYTES = 28_672;
+/**
+ * What the views aim for by default: bodies of about 27.7 KB have been reported to fail through Workflows,
+ * which wraps the card in its own envelope, so 4 KB are left as headroom.
+ */
+export const TEAMS_BUDGET_BYTES = 24_576;
+
+export const OPEN_LABEL = "Open in Cloud SIEM";
+
+/** Adaptive Card colour names (TextBlock `color`, Container `style`) per urgency. */
+const CARD_COLOURS: Record<ReturnType<typeof urgencyOf>, { color: string; style: string }> = {
+  low: { color: "Accent", style: "accent" },
+  medium: { color: "Warning", style: "warning" },
+  high: { color: "Attention", style: "attention" },
+  critical: { color: "Attention", style: "attention" },
+  resolved: { color: "Good", style: "good" },
+  warning: { color: "Warning", style: "warning" },
+};
+
+function signalsText(summary: Summary): string {
+  return summary.signals.map((s) => `- ${s.name}${s.stage ? ` (${s.stage})` : ""}`).join("\n");
+}
+
+/** Builds a body with every free text shortened to `budget` characters, then keeps the largest that fits. */
+function fitted(build: (cut: (text: string) => string) => Record<string, unknown>, maxBytes: number): Record<string, unknown> {
+  const { built } = fitWithin(
+    maxBytes,
+    (budget) => build((text) => truncateText(text, budget)),
+    (body) => utf8Bytes(JSON.stringify(body)),
+    maxBytes,
+    20,
+  );
+  return built;
+}
+
+/**
+ * The Workflows ("When a Teams webhook request is received") envelope around an Adaptive Card 1.4 — version 1.5
+ * does not render through Workflows. The whole JSON body stays within `maxBytes`.
+ */
+export function teamsAdaptiveMessage(summary: Summary, maxBytes = TEAMS_BUDGET_BYTES): Record<string, unknown> {
+  const colours = CARD_COLOURS[urgencyOf(summary)];
+  return fitted((cut) => {
+    const body: Record<string, unknown>[] = [
+      {
+        type: "Container",
+        style: colours.style,
+        bleed: true,
+        items: [
+          {
+            type: "TextBlock",
+            text: [summary.headline, summary.severity].filter(Boolean).join(" · "),
+            color: colours.color,
+            weight: "Bolder",
+            size: "Small",
+            wrap: true,
+          },
+          { type: "TextBlock", text: cut(summary.title), weight: "Bolder", size: "Medium", wrap: true },
+        ],
+      },
+      { type: "FactSet", facts: summary.facts.map((f) => ({ title: f.label, value: cut(f.value) })) },
+    ];
+    if (summary.description) body.push({ type: "TextBlock", text: cut(summary.description), wrap: true, spacing: "Medium" });
+    if (summary.signals.length) {
+      body.push({ type: "TextBlock", text: `Signals (${summary.signals.length})`, weight: "Bolder", spacing: "Medium", wrap: true });
+      body.push({ type: "TextBlock", text: cut(signalsText(summary)), wrap: true, isSubtle: true });
+    }
+    body.push({ type: "TextBlock", text: `Cloud SIEM · ${readableTime(summary.timestamp)}`, isSubtle: true, size: "Small", wrap: true });
+    const card: Record<string, unknown> = {
+      $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+      type: "AdaptiveCard",
+      version: "1.4",
+      body,
+      msteams: { width: "Full" },
+    };
+    if (summary.link) card.actions = [{ type: "Action.OpenUrl", title: OPEN_LABEL, url: summary.link }];
+    return {
+      type: "message",
+      attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }],
+    };
+  }, maxBytes);
+}
+
+/** A legacy Office 365 connector MessageCard (connectors are retired; kept for servers that still take it). */
+export function teamsMessageCard(summary: Summary, maxBytes = TEAMS_BUDGET_BYTES): Record<string, unknown> {
+  return fitted((cut) => {
+    const sections: Record<string, unknown>[] = [
+      {
+        activityTitle: cut(summary.title),
+        activitySubtitle: [summary.headline, summary.severity].filter(Boolean).join(" · "),
+        facts: summary.facts.map((f) => ({ name: f.label, value: cut(f.value) })),
+        markdown: false,
+        ...(summary.description ? { text: cut(summary.description) } : {}),
+      },
+    ];
+    if (summary.signals.length) {
+      sections.push({ title: `Signals (${summary.signals.length})`, text: cut(signalsText(summary)), markdown: false });
+    }
+    return {
+      "@type": "MessageCard",
+      "@context": "http://schema.org/extensions",
+      summary: cut(`${summary.headline}: ${summary.title}`),
+      themeColor: URGENCY_COLOURS[urgencyOf(summary)].slice(1),
+      title: summary.headline,
+      sections,
+      ...(summary.link
+        ? { potentialAction: [{ "@type": "OpenUri", name: OPEN_LABEL, targets: [{ os: "default", uri: summary.link }] }] }
+        : {}),
+    };
+  }, maxBytes);
+}
