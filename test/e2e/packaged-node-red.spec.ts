@@ -63,7 +63,7 @@ describe("e2e: the packed package in a real Node-RED", function () {
 
   it("ships only what users need", () => {
     const files = packedFiles();
-    expect(files).to.include.members(["package.json", "README.md", "LICENSE"]);
+    expect(files).to.include.members(["package.json", "README.md", "LICENSE", "resources/cse-editor.js"]);
     for (const type of nodeTypes) {
       expect(files).to.include(`dist/nodes/${type}.js`);
       expect(files).to.include(`dist/nodes/${type}.html`);
@@ -83,6 +83,12 @@ describe("e2e: the packed package in a real Node-RED", function () {
       const registration = new RegExp(`registerType\\(\\s*["']${type}["']\\s*,\\s*\\{[\\s\\S]*?category:\\s*["'](config|Cloud SIEM)["']`);
       expect(editor, `editor definition of ${type}`).to.match(registration);
     }
+  });
+
+  it("serves the editor helpers every dialog loads", async () => {
+    const res = await fetch(`${nodeRed.url}/resources/${PACKAGE_NAME}/cse-editor.js`);
+    expect(res.status).to.equal(200);
+    expect(await res.text()).to.include("window.CseActions");
   });
 
   it("offers the examples under Import > Examples", async () => {
@@ -118,7 +124,7 @@ describe("e2e: the packed package in a real Node-RED", function () {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(envelope.data),
     });
-    expect(res.status).to.equal(202);
+    expect(res.status, nodeRed.log).to.equal(202);
     const got = await arrival;
     expect(got.body).to.equal(JSON.stringify(envelope.data));
     expect(got.headers["x-test"]).to.equal("e2e");

@@ -105,14 +105,27 @@ export class NodeRedProcess {
     throw new Error(`Node-RED did not start within 30 s:\n${this.logText}`);
   }
 
-  /** Deploys flows through the admin API (v2, full deployment). */
+  /**
+   * Deploys flows through the admin API (v2, full deployment) and waits until Node-RED has started
+   * them: the API answers once the flows are saved, which can be before the new nodes are running.
+   */
   async deploy(flows: object[]): Promise<void> {
+    const started = this.count("Started flows");
     const res = await fetch(`${this.url}/flows`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" },
       body: JSON.stringify({ flows }),
     });
     if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+    const deadline = Date.now() + 30_000;
+    while (this.count("Started flows") === started) {
+      if (Date.now() > deadline) throw new Error(`the deployed flows did not start within 30 s:\n${this.logText}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private count(text: string): number {
+    return this.logText.split(text).length - 1;
   }
 
   async stop(): Promise<void> {
