@@ -1,15 +1,22 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { PollLoop } from "../cse/poll-loop";
+import { asCseTenant } from "../cse/tenant";
 import { isInsightId } from "../events/insight";
 import type { CallbackContext } from "./trigger/emitted-keys";
 import { TriggerRuntime } from "./trigger/runtime";
 import { ConfigError, readTriggerSettings, type TriggerConfig } from "./trigger/settings";
 import { tenantView } from "./trigger/tenant";
 
+/** Context key of the poller's checkpoint (next to the runtime's emitted keys). */
+const POLL_CHECKPOINT = "pollCheckpoint";
+
 export = function (RED: NodeAPI) {
   function CseTriggerNode(this: Node, config: NodeDef & TriggerConfig) {
     RED.nodes.createNode(this, config);
     let runtime: TriggerRuntime | undefined;
+    let poll: PollLoop | undefined;
     let configError: Error | undefined;
+    const closing = new AbortController();
 
     try {
       const settings = readTriggerSettings(config);
@@ -23,13 +30,17 @@ export = function (RED: NodeAPI) {
         uiUrl: () => tenant()?.uiUrl,
         fetchInsight: settings.tenantId
           ? (id) => {
+              const cse = asCseTenant(RED.nodes.getNode(settings.tenantId!));
+              if (cse) return cse.fetchInsight(id, closing.signal);
               const fetch = tenant()?.fetchInsight;
               if (!fetch) throw new Error(`the cse-tenant configured in "tenant" (${settings.tenantId}) is not deployed`);
               return fetch(id);
             }
           : undefined,
       });
-      // Polling (with a tenant and pollInterval > 0) starts here and sends through runtime.emit(topic, payload).
+      if (settings.tenantId && settings.pollIntervalMs > 0 && settings.active) {
+        poll = startPolling(this, settings.tenantId, settings, runtime);
+      }
     } catch (err) {
       configError = err as Error;
       const field = err instanceof ConfigError ? err.field : "configuration";
@@ -53,9 +64,55 @@ export = function (RED: NodeAPI) {
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
-      runtime?.close();
-      done();
+      closing.abort(new Error("cse-trigger closed"));
+      const polling = poll?.stop() ?? Promise.resolve();
+      polling.finally(() => {
+        runtime?.close();
+        done();
+      });
     });
+  }
+
+  /**
+   * Polls the tenant (SPEC §3): new and closed Insights and auto-disabled rules go out through the
+   * runtime's one emit path (switches, dedupe, msg.cse); the checkpoint lives next to the emitted
+   * keys in the node's context store; an outage reaches Catch once.
+   */
+  function startPolling(node: Node, tenantId: string, settings: ReturnType<typeof readTriggerSettings>, runtime: TriggerRuntime): PollLoop {
+    const context = node.context() as unknown as CallbackContext;
+    const store = settings.store;
+    let apiUrl = "";
+    const loop = new PollLoop(
+      {
+        source: () => {
+          const tenant = asCseTenant(RED.nodes.getNode(tenantId));
+          if (!tenant) throw new Error(`the cse-tenant configured in "tenant" (${tenantId}) is not deployed`);
+          const client = tenant.client();
+          apiUrl = client.apiUrl;
+          return client;
+        },
+        loadCheckpoint: () =>
+          new Promise((resolve, reject) =>
+            context.get(POLL_CHECKPOINT, store, (err, value) => (err ? reject(new Error(`cannot read the poll checkpoint from the context store: ${err.message}`)) : resolve(value))),
+          ),
+        saveCheckpoint: (checkpoint) =>
+          new Promise((resolve, reject) =>
+            context.set(POLL_CHECKPOINT, checkpoint, store, (err) => (err ? reject(new Error(`cannot save the poll checkpoint in the context store: ${err.message}`)) : resolve())),
+          ),
+        emit: (topic, payload) => runtime.emit(topic, payload, {}),
+        status: (status) => node.status(status),
+        reportError: (err) => node.error(err, { topic: "cse.pollFailed", payload: { tenant: apiUrl || tenantId, error: err.message } }),
+        recovered: () => node.log(`polling ${apiUrl || "the tenant"} works again`),
+      },
+      {
+        intervalMs: settings.pollIntervalMs,
+        created: settings.switches["insight.created"],
+        closed: settings.switches["insight.closed"],
+        rules: settings.switches["rule.autoDisabled"],
+      },
+    );
+    loop.start();
+    return loop;
   }
 
   RED.nodes.registerType("cse-trigger", CseTriggerNode);

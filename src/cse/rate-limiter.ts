@@ -1,0 +1,138 @@
+/** Time as the limiter sees it; tests inject a virtual clock. */
+export interface LimiterClock {
+  now(): number;
+  /** Runs `fn` after `ms`; returns a function that cancels it. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+export const realClock: LimiterClock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const timer = setTimeout(fn, ms);
+    timer.unref?.();
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface RateLimiterOptions {
+  /** Requests allowed to start in any window (CSE: 4 per second). */
+  perWindow?: number;
+  windowMs?: number;
+  /** Requests allowed in flight at once (CSE: 10 per access key). */
+  maxInFlight?: number;
+  clock?: LimiterClock;
+}
+
+interface Waiter {
+  resolve(release: () => void): void;
+  reject(err: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/**
+ * First come, first served gate in front of an API: never more than `perWindow` request starts in
+ * any `windowMs` (a sliding window, not a fixed bucket) and never more than `maxInFlight` open at once.
+ */
+export class RateLimiter {
+  readonly perWindow: number;
+  readonly windowMs: number;
+  readonly maxInFlight: number;
+  private readonly clock: LimiterClock;
+  private readonly starts: number[] = [];
+  private readonly waiters: Waiter[] = [];
+  private inFlight = 0;
+  private cancelTimer?: () => void;
+
+  constructor(options: RateLimiterOptions = {}) {
+    this.perWindow = options.perWindow ?? 4;
+    this.windowMs = options.windowMs ?? 1000;
+    this.maxInFlight = options.maxInFlight ?? 10;
+    this.clock = options.clock ?? realClock;
+  }
+
+  get active(): number {
+    return this.inFlight;
+  }
+
+  get queued(): number {
+    return this.waiters.length;
+  }
+
+  /** Waits for a slot; call the returned function when the request has finished. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Rejects everything still waiting (used when the owner closes). */
+  rejectAll(err: Error): void {
+    for (const waiter of this.waiters.splice(0)) {
+      if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+      waiter.reject(err);
+    }
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  private pump(): void {
+    while (this.waiters.length > 0) {
+      const now = this.clock.now();
+      while (this.starts.length > 0 && this.starts[0] <= now - this.windowMs) this.starts.shift();
+      if (this.inFlight >= this.maxInFlight) return; // a release pumps again
+      if (this.starts.length >= this.perWindow) {
+        if (!this.cancelTimer) {
+          const wait = Math.max(1, this.starts[0] + this.windowMs - now);
+          this.cancelTimer = this.clock.setTimer(() => {
+            this.cancelTimer = undefined;
+            this.pump();
+          }, wait);
+        }
+        return;
+      }
+      const waiter = this.waiters.shift()!;
+      if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+      this.starts.push(now);
+      this.inFlight++;
+      let released = false;
+      waiter.resolve(() => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error("aborted");
+}
+
+const shared = new Map<string, RateLimiter>();
+
+/**
+ * The one limiter of an access key at an API: CSE counts its limits per access key, so every client
+ * using the same key (several tenant nodes, the editor's Test connection) waits in the same line.
+ */
+export function sharedLimiter(key: string, options: RateLimiterOptions = {}): RateLimiter {
+  const id = `${key}|${options.perWindow ?? 4}|${options.windowMs ?? 1000}|${options.maxInFlight ?? 10}`;
+  let limiter = shared.get(id);
+  if (!limiter) {
+    limiter = new RateLimiter(options);
+    shared.set(id, limiter);
+  }
+  return limiter;
+}

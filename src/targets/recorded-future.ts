@@ -1,0 +1,343 @@
+/**
+ * Recorded Future enrichment: the public IPs, domains and file hashes in an Insight's records are looked
+ * up with one bulk `POST {apiUrl}/soar/enrichment` per message (each indicator at most once per cache
+ * TTL: Recorded Future charges per look-up), the results go on `msg.enrichments`, and with a tenant
+ * they are written back to Cloud SIEM as the enrichment "Recorded Future".
+ */
+import { CseApiError } from "../cse/client";
+import type { CseTenant } from "../cse/tenant";
+import { classifyError, classifyHttp } from "../delivery/classify";
+import { jsonRequest } from "../delivery/http";
+import { indicatorsOfInsight, indicatorsOfSignal, type IndicatorType, type Indicators } from "../events/indicators";
+import { sampleInsight } from "../events/sample-insight";
+import type { Insight } from "../events/types";
+import type { AttemptContext, DeliveryEvent, HttpAnswer, Outcome, Target } from "./types";
+
+export const RF_ENRICHMENT_NAME = "Recorded Future";
+export const DEFAULT_RF_API_URL = "https://api.recordedfuture.com/v2";
+/** Indicators per bulk request (RF's own SDK sends up to 2,000). */
+const MAX_PER_REQUEST = 1000;
+/** Cloud SIEM keeps at most 1 MB of enrichments per object; `raw` is cut well below that. */
+const MAX_RAW_CHARS = 500_000;
+/**
+ * The editor's Test button sends the package's sample Insight, whose addresses are documentation ones:
+ * for it one well-known public address is looked up, so the test reaches Recorded Future, and nothing is
+ * written back to the tenant for an Insight that does not exist.
+ */
+const SAMPLE_ID = sampleInsight().id;
+const TEST_INDICATOR = "8.8.8.8";
+
+export interface RecordedFutureConfig {
+  apiUrl: string;
+  apiToken: string;
+  enrichInsights: boolean;
+  enrichSignals: boolean;
+  cacheTtlMs: number;
+  /** The tenant to write enrichments back to; undefined = no write-back. */
+  tenant?: () => CseTenant | undefined;
+  /** For the error when the configured tenant is not deployed. */
+  tenantId?: string;
+  /** Most indicators kept in the cache (oldest dropped first). */
+  cacheSize?: number;
+}
+
+/** What Recorded Future knows about one indicator, as it appears on `msg.enrichments`. */
+export interface IndicatorRisk {
+  indicator: string;
+  type: IndicatorType;
+  score: number | null;
+  level: number | null;
+  riskString: string | null;
+  /** Number of Recorded Future risk rules the indicator triggers. */
+  rules: number | null;
+  mostCritical?: string;
+  evidence?: { rule: string; level: number | null; description?: string }[];
+  intelCard?: string;
+}
+
+export interface Enrichments {
+  insight: IndicatorRisk[];
+  signals: Record<string, IndicatorRisk[]>;
+}
+
+/** `null` = Recorded Future knows nothing about it. */
+type Known = IndicatorRisk | null;
+
+interface CacheEntry {
+  expiresAt: number;
+  value: Promise<Known>;
+}
+
+/**
+ * Per-node cache of look-up results, keyed `type:value`. A look-up in flight is shared too, so two
+ * messages with the same indicator processed at once cost one look-up.
+ */
+export class IndicatorCache {
+  private readonly entries = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 50_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): Promise<Known> | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  /** Remembers a pending look-up; a failed one is forgotten so the next message asks again. */
+  put(key: string, value: Promise<Known>): void {
+    this.entries.delete(key);
+    const entry = { expiresAt: Infinity, value };
+    this.entries.set(key, entry);
+    value.then(
+      () => {
+        if (this.entries.get(key) !== entry) return;
+        if (this.ttlMs <= 0) this.entries.delete(key);
+        else entry.expiresAt = this.now() + this.ttlMs;
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+export interface RfResources {
+  cache: IndicatorCache;
+}
+
+const keyOf = (type: IndicatorType, value: string) => `${type}:${value.toLowerCase()}`;
+
+const RF_TYPES: Record<string, IndicatorType> = { IpAddress: "ip", InternetDomainName: "domain", Hash: "hash" };
+
+function num(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** One result of `soar/enrichment` as an {@link IndicatorRisk}; undefined when it is not one we asked about. */
+export function riskOf(result: any): IndicatorRisk | undefined {
+  const entity = result?.entity;
+  const type = RF_TYPES[entity?.type] ?? (typeof entity?.id === "string" ? (entity.id.split(":")[0] as IndicatorType) : undefined);
+  if (!type || !["ip", "domain", "hash"].includes(type) || typeof entity?.name !== "string") return undefined;
+  const risk = result.risk ?? {};
+  const rule = risk.rule ?? {};
+  const count = num(rule.count) ?? num(risk.rules);
+  const max = num(rule.maxCount);
+  const evidence = rule.evidence && typeof rule.evidence === "object"
+    ? Object.values(rule.evidence as Record<string, any>).map((e) => ({
+        rule: String(e?.rule ?? ""),
+        level: num(e?.level),
+        ...(typeof e?.description === "string" ? { description: e.description } : {}),
+      }))
+    : undefined;
+  const intelCard = typeof result.intelCard === "string"
+    ? result.intelCard
+    : typeof entity.id === "string" ? `https://app.recordedfuture.com/live/sc/entity/${encodeURIComponent(entity.id)}` : undefined;
+  return {
+    indicator: type === "ip" ? entity.name : entity.name.toLowerCase(),
+    type,
+    score: num(risk.score),
+    level: num(risk.level) ?? num(risk.criticality),
+    riskString: typeof risk.riskString === "string" ? risk.riskString : count !== null && max !== null ? `${count}/${max}` : null,
+    rules: count,
+    ...(typeof rule.mostCritical === "string" && rule.mostCritical ? { mostCritical: rule.mostCritical } : {}),
+    ...(evidence && evidence.length ? { evidence } : {}),
+    ...(intelCard ? { intelCard } : {}),
+  };
+}
+
+/** Cloud SIEM's reputation from the highest Recorded Future risk level (3+ Malicious, 2 Suspicious). */
+export function reputationOf(risks: IndicatorRisk[]): "malicious" | "suspicious" | "notflagged" {
+  const highest = Math.max(-1, ...risks.map((r) => r.level ?? -1));
+  return highest >= 3 ? "malicious" : highest === 2 ? "suspicious" : "notflagged";
+}
+
+/** The enrichment body written to an Insight or Signal. */
+export function enrichmentBody(risks: IndicatorRisk[], asked: number): { detail: unknown; raw: string; reputation: string; externalUrl?: string } {
+  const sorted = [...risks].sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+  const top = sorted[0];
+  let raw = JSON.stringify(sorted);
+  if (raw.length > MAX_RAW_CHARS) raw = `${raw.slice(0, MAX_RAW_CHARS)}… (truncated)`;
+  return {
+    detail: {
+      source: RF_ENRICHMENT_NAME,
+      indicatorsChecked: asked,
+      indicatorsKnown: sorted.length,
+      highestScore: top?.score ?? null,
+      indicators: sorted.map(({ indicator, type, score, level, riskString, rules, mostCritical }) => ({ indicator, type, score, level, riskString, rules, ...(mostCritical ? { mostCritical } : {}) })),
+    },
+    raw,
+    reputation: reputationOf(sorted),
+    ...(top?.intelCard ? { externalUrl: top.intelCard } : {}),
+  };
+}
+
+function flatten(indicators: Indicators): [IndicatorType, string][] {
+  return [
+    ...indicators.ip.map((v): [IndicatorType, string] => ["ip", v]),
+    ...indicators.domain.map((v): [IndicatorType, string] => ["domain", v]),
+    ...indicators.hash.map((v): [IndicatorType, string] => ["hash", v]),
+  ];
+}
+
+class LookupFailed extends Error {
+  constructor(readonly outcome: Outcome) {
+    super(outcome.kind === "ok" ? "ok" : outcome.reason);
+  }
+}
+
+/** Looks up what the cache does not have, in bulk; resolves each indicator's result. Returns the RF status of this call. */
+async function lookUp(wanted: [IndicatorType, string][], config: RecordedFutureConfig, ctx: AttemptContext<RfResources>): Promise<{ results: Map<string, Known>; status?: number; lookups: number }> {
+  const cache = ctx.resources.cache;
+  const results = new Map<string, Known>();
+  const pending = new Map<string, Promise<Known>>();
+  const missing: [IndicatorType, string][] = [];
+  for (const [type, value] of wanted) {
+    const key = keyOf(type, value);
+    if (pending.has(key)) continue;
+    const cached = cache.get(key);
+    if (cached) pending.set(key, cached);
+    else missing.push([type, value]);
+  }
+  let status: number | undefined;
+  let lookups = 0;
+  for (let start = 0; start < missing.length; start += MAX_PER_REQUEST) {
+    const chunk = missing.slice(start, start + MAX_PER_REQUEST);
+    const settle = new Map<string, { resolve(v: Known): void; reject(e: unknown): void }>();
+    for (const [type, value] of chunk) {
+      const key = keyOf(type, value);
+      const promise = new Promise<Known>((resolve, reject) => settle.set(key, { resolve, reject }));
+      promise.catch(() => undefined); // a failed look-up is reported once, through this message
+      cache.put(key, promise);
+      pending.set(key, promise);
+    }
+    const body: Record<IndicatorType, string[]> = { ip: [], domain: [], hash: [] };
+    for (const [type, value] of chunk) body[type].push(value);
+    let answer: HttpAnswer;
+    try {
+      lookups++;
+      answer = await ctx.http(
+        jsonRequest(`${config.apiUrl.replace(/\/+$/, "")}/soar/enrichment`, body, {
+          "X-RFToken": config.apiToken,
+          "X-RF-User-Agent": "node-red-contrib-cse-actions",
+          Accept: "application/json",
+        }),
+      );
+    } catch (err) {
+      for (const s of settle.values()) s.reject(err);
+      throw new LookupFailed(classifyError(err));
+    }
+    status = answer.status;
+    if (answer.status === 404) {
+      for (const s of settle.values()) s.resolve(null); // nothing known about any of them
+      continue;
+    }
+    const outcome = classifyHttp(answer);
+    let parsed: any;
+    if (outcome.kind === "ok") {
+      try {
+        parsed = JSON.parse(answer.body);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    const list = parsed?.data?.results;
+    if (outcome.kind !== "ok" || !Array.isArray(list)) {
+      const failure = outcome.kind !== "ok" ? outcome : { kind: "permanent" as const, status: answer.status, reason: `HTTP ${answer.status} without enrichment results` };
+      const err = new Error(failure.reason);
+      for (const s of settle.values()) s.reject(err);
+      throw new LookupFailed(failure);
+    }
+    for (const item of list) {
+      const risk = riskOf(item);
+      if (!risk) continue;
+      settle.get(keyOf(risk.type, risk.indicator))?.resolve(risk);
+    }
+    for (const s of settle.values()) s.resolve(null); // asked but not in the answer: nothing known (no-op if resolved)
+  }
+  for (const [key, promise] of pending) {
+    try {
+      results.set(key, await promise);
+    } catch (err) {
+      // Another message's look-up of this indicator failed: this attempt is retried and asks itself.
+      throw new LookupFailed({ kind: "retry", reason: `a shared look-up failed: ${(err as Error)?.message ?? err}` });
+    }
+  }
+  return { results, status, lookups };
+}
+
+function risksFor(indicators: Indicators, results: Map<string, Known>): IndicatorRisk[] {
+  return flatten(indicators)
+    .map(([type, value]) => results.get(keyOf(type, value)))
+    .filter((r): r is IndicatorRisk => !!r);
+}
+
+async function writeBack(tenant: CseTenant, kind: "insights" | "signals", id: string, risks: IndicatorRisk[], asked: number, signal: AbortSignal): Promise<void> {
+  await tenant.client().putEnrichment(kind, id, RF_ENRICHMENT_NAME, enrichmentBody(risks, asked), signal);
+}
+
+export const recordedFutureTarget: Target<RecordedFutureConfig, RfResources> = {
+  name: "Recorded Future",
+  secrets: (c) => [c.apiToken],
+  open: (c) => ({ cache: new IndicatorCache(c.cacheTtlMs, c.cacheSize) }),
+  close: (r) => r.cache.clear(),
+  async send(event: DeliveryEvent, config, ctx): Promise<Outcome> {
+    const enrichments: Enrichments = { insight: [], signals: {} };
+    if (!event.topic.startsWith("insight.")) return { kind: "ok", msg: { enrichments } };
+    const insight = event.payload as Insight;
+    const signals = (Array.isArray(insight.signals) ? insight.signals : []).filter((s) => s && typeof s.id === "string");
+    const isSample = insight.id === SAMPLE_ID;
+    const insightIndicators = config.enrichInsights || isSample ? indicatorsOfInsight(insight) : { ip: [], domain: [], hash: [] };
+    if (isSample) insightIndicators.ip.push(TEST_INDICATOR);
+    const signalIndicators = config.enrichSignals ? signals.map((s) => ({ id: s.id as string, indicators: indicatorsOfSignal(s) })) : [];
+    const wanted = [...flatten(insightIndicators), ...signalIndicators.flatMap((s) => flatten(s.indicators))];
+
+    let looked: Awaited<ReturnType<typeof lookUp>>;
+    try {
+      looked = await lookUp(wanted, config, ctx);
+    } catch (err) {
+      if (err instanceof LookupFailed) return err.outcome;
+      throw err;
+    }
+    enrichments.insight = risksFor(insightIndicators, looked.results);
+    for (const s of signalIndicators) enrichments.signals[s.id] = risksFor(s.indicators, looked.results);
+
+    if (config.tenant && !isSample) {
+      const tenant = config.tenant();
+      if (!tenant) return { kind: "permanent", reason: `the cse-tenant configured in "tenant" (${config.tenantId ?? "?"}) is not deployed` };
+      try {
+        const insightAsked = flatten(insightIndicators).length;
+        if (config.enrichInsights && insightAsked > 0) {
+          if (typeof insight.id !== "string" || !insight.id) return { kind: "permanent", reason: "the Insight has no id to write the enrichment to" };
+          await writeBack(tenant, "insights", insight.id, enrichments.insight, insightAsked, ctx.signal);
+        }
+        for (const s of signalIndicators) {
+          const asked = flatten(s.indicators).length;
+          if (asked > 0) await writeBack(tenant, "signals", s.id, enrichments.signals[s.id], asked, ctx.signal);
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        const e = err as CseApiError;
+        const reason = `writing the enrichment to Cloud SIEM failed: ${e.message}`;
+        return e instanceof CseApiError && e.retryable ? { kind: "retry", status: e.status, code: e.code, reason } : { kind: "permanent", status: e.status, code: e.code, reason };
+      }
+    }
+    return { kind: "ok", status: looked.status, msg: { enrichments } };
+  },
+};
