@@ -2,11 +2,11 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
-import { cseMetaFor } from "../../src/events/meta";
 import type { EventTopic, Insight } from "../../src/events/types";
 import { closedModernInsight, modernInsight, realInsight, sensorOfflinePayload } from "../fakes/insights";
 import { startSmtpPeer, type SmtpPeer } from "../fakes/smtp-peer";
 import { testPki } from "../fakes/pki";
+import { Inbox, eventMessage } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
@@ -24,27 +24,7 @@ const smtpNode = require("../../src/nodes/cse-smtp");
 const UI = "https://service.sumologic.com";
 const PASSWORD = "smtpPa55wordSECRET";
 
-/** Messages arriving at a helper node, awaited by count (no sleeps). */
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
-
-function event(topic: EventTopic, payload: Insight | object) {
-  return { topic, payload, cse: cseMetaFor(topic, payload as Insight, { uiUrl: UI }) };
-}
+const event = (topic: EventTopic, payload: Insight | object) => eventMessage(topic, payload, UI);
 
 describe("cse-email node", function () {
   let peer: SmtpPeer | undefined;

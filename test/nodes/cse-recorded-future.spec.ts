@@ -5,6 +5,7 @@ import type { Insight } from "../../src/events/types";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
 import { modernInsight } from "../fakes/insights";
 import { startRfPeer, type RfPeer } from "../fakes/rf-peer";
+import { Inbox } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
@@ -12,21 +13,6 @@ const rfNode = require("../../src/nodes/cse-recorded-future");
 const tenantNode = require("../../src/nodes/cse-tenant");
 
 const SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
 
 function event(insight: Insight) {
   return { topic: "insight.created", payload: insight, cse: cseMetaFor("insight.created", insight) };

@@ -2,10 +2,10 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
-import { cseMetaFor } from "../../src/events/meta";
 import type { EventTopic, Insight } from "../../src/events/types";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { modernInsight, realInsight, ruleAutoDisabledPayload } from "../fakes/insights";
+import { Inbox, eventMessage } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
@@ -22,24 +22,6 @@ const slackNode = require("../../src/nodes/cse-slack");
 const TOKEN = "xoxb-1234567890-SECRETTOKENVALUE";
 const UI = "https://service.sumologic.com";
 
-/** Messages arriving at a helper node, awaited by count (no sleeps). */
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
-
 function flow(props: Record<string, unknown>) {
   return [
     { id: "f1", type: "tab" },
@@ -50,9 +32,7 @@ function flow(props: Record<string, unknown>) {
   ];
 }
 
-function event(topic: EventTopic, payload: Insight | object) {
-  return { topic, payload, cse: cseMetaFor(topic, payload as Insight, { uiUrl: UI }) };
-}
+const event = (topic: EventTopic, payload: Insight | object) => eventMessage(topic, payload, UI);
 
 /** Everything a user could see from the node: status texts, log lines. */
 function visibleTexts(): string {

@@ -7,6 +7,7 @@ import { snsMessageBytes, SNS_MAX_BYTES } from "../../src/render/sns-message";
 import { classifySnsError, parseTopicArn, publishInput, snsConfig } from "../../src/targets/sns";
 import { AWS_ERRORS, messageAttributes, startAwsQueryPeer, type AwsQueryPeer } from "../fakes/aws-query-peer";
 import { modernInsight, realInsight } from "../fakes/insights";
+import { Inbox } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
@@ -15,24 +16,6 @@ const snsNode = require("../../src/nodes/cse-sns");
 const MASTER = { accessKeyId: "AKIAMASTERKEY0000001", secretAccessKey: "master/Secret+Key0000000000000000000000001" };
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:cloud-siem";
 const ROLE = "arn:aws:iam::123456789012:role/cloud-siem-sns";
-
-/** Messages arriving at a helper node, awaited by count (no sleeps). */
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
 
 function flow(props: Record<string, unknown>) {
   return [

@@ -5,6 +5,7 @@ import path from "node:path";
 import helper from "node-red-node-test-helper";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
+import { Inbox } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
@@ -13,22 +14,6 @@ const tenantNode = require("../../src/nodes/cse-tenant");
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 const debugNode = require("@node-red/nodes/core/common/21-debug.js");
-
-/** Messages arriving at a node, awaited by count (no sleeps). */
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
 
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));

@@ -6,30 +6,12 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import helper from "node-red-node-test-helper";
 import { closedModernInsight, modernInsight, realInsightEnvelope } from "../fakes/insights";
+import { Inbox } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
 const triggerNode = require("../../src/nodes/cse-trigger");
 const httpInNode = require("@node-red/nodes/core/network/21-httpin.js");
-
-/** Messages arriving at a node, awaited by count (no sleeps). */
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-
-  /** Resolves once `count` messages have arrived in total. */
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
 
 const TRIGGER_DEFAULTS = {
   name: "",

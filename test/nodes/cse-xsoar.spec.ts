@@ -6,30 +6,13 @@ import { classifyTlsError, normalizePem, xsoarConfig, xsoarTls } from "../../src
 import { modernInsight, realInsight } from "../fakes/insights";
 import { testPki } from "../fakes/pki";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
+import { Inbox } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
 const xsoarNode = require("../../src/nodes/cse-xsoar");
 
 const API_KEY = "A1B2C3D4E5F60718293A4B5C6D7E8F90";
-
-/** Messages arriving at a helper node, awaited by count (no sleeps). */
-class Inbox {
-  readonly items: any[] = [];
-  private waiters: { count: number; resolve: (items: any[]) => void }[] = [];
-
-  constructor(id: string) {
-    helper.getNode(id).on("input", (msg: any) => {
-      this.items.push(msg);
-      this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(this.items), false) : true));
-    });
-  }
-
-  until(count: number): Promise<any[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-}
 
 function flow(props: Record<string, unknown>) {
   return [
