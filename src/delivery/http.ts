@@ -1,17 +1,16 @@
 /**
- * The one HTTP client of every action node: axios with keep-alive agents, no redirects, text bodies,
- * proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
+ * The one HTTP client of every action node: node:http / node:https with keep-alive agents, no redirects,
+ * text bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
  */
 import http from "node:http";
 import https from "node:https";
-import axios from "axios";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
 import { checkHost, guardedLookup, isIpLiteral } from "./guard";
+import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
 import { proxyAuthorization, proxyFor, TunnelAgent } from "./proxy";
 
 const USER_AGENT = "node-red-contrib-cse-actions";
-/** Answers bigger than this are not read into memory. */
-const MAX_ANSWER_BYTES = 10 * 1024 * 1024;
+const DEFAULT_ACCEPT = "application/json, text/plain, */*";
 
 /** A request whose body is `body` as JSON. */
 export function jsonRequest(
@@ -57,15 +56,6 @@ export function checkSecureUrl(value: unknown, field: string): URL {
   return checkUrl(value, field, { httpsOnly: true, allowLoopbackHttp: true });
 }
 
-function flatHeaders(raw: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw ?? {})) {
-    if (value === undefined || value === null) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
-  }
-  return out;
-}
-
 export interface HttpClientOptions {
   /** Read on every connection, so a changed setting takes effect without a restart. */
   allowMetadataAddresses?: () => boolean;
@@ -97,14 +87,13 @@ export class HttpClient {
     return key;
   }
 
-  private agent(url: URL, proxy: URL | undefined, tlsOptions: TlsOptions | undefined): http.Agent {
-    const secure = url.protocol === "https:";
-    const key = `${secure ? "https" : "http"}|${secure && proxy ? proxy.href : ""}|${secure ? this.tlsKey(tlsOptions) : ""}`;
+  private agent(secure: boolean, tunnel: URL | undefined, tlsOptions: TlsOptions | undefined): http.Agent {
+    const key = `${secure ? "https" : "http"}|${secure && tunnel ? tunnel.href : ""}|${secure ? this.tlsKey(tlsOptions) : ""}`;
     let agent: http.Agent | undefined = this.agents.get(key);
     if (!agent) {
       const base = { keepAlive: true, lookup: this.lookup as any };
       if (!secure) agent = new http.Agent(base);
-      else if (proxy) agent = new TunnelAgent(proxy, { ...base, ...tlsOptions });
+      else if (tunnel) agent = new TunnelAgent(tunnel, { ...base, ...tlsOptions });
       else agent = new https.Agent({ ...base, ...tlsOptions });
       this.agents.set(key, agent as http.Agent);
     }
@@ -114,48 +103,93 @@ export class HttpClient {
   /** Sends `req`; resolves with any HTTP answer, rejects on network errors, refusals and abort. */
   async request(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
     const url = new URL(req.url);
+    const secure = url.protocol === "https:";
+    if (!secure && url.protocol !== "http:") throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: "ERR_BAD_REQUEST" });
     const proxy = proxyFor(url, this.env);
     // IP literals never reach `lookup`, and a proxy resolves the target's name itself: check those up front.
-    if (proxy || isIpLiteral(url.hostname)) await checkHost(url.hostname, this.allowMetadata());
-    const agent = this.agent(url, proxy, req.tls);
-    const plainProxy = proxy && url.protocol === "http:";
-    const headers: Record<string, string> = { "User-Agent": USER_AGENT, ...req.headers };
-    if (plainProxy) {
-      const auth = proxyAuthorization(proxy);
-      if (auth) headers["Proxy-Authorization"] = auth;
+    if (proxy || isIpLiteral(url.hostname)) {
+      await checkHost(url.hostname, this.allowMetadata());
+      if (signal.aborted) throw new RequestCanceledError();
     }
-    const response = await axios.request({
-      url: req.url,
-      method: req.method ?? "POST",
-      headers,
-      data: req.body,
-      signal,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      responseType: "text",
-      transformResponse: [(data: unknown) => data],
-      responseEncoding: "utf8",
-      maxContentLength: MAX_ANSWER_BYTES,
-      maxBodyLength: Infinity,
-      httpAgent: agent,
-      httpsAgent: agent,
-      proxy: plainProxy
-        ? {
-            protocol: proxy.protocol.replace(/:$/, ""),
-            host: proxy.hostname.replace(/^\[|\]$/g, ""),
-            port: Number(proxy.port) || (proxy.protocol === "https:" ? 443 : 80),
-          }
-        : false,
-    });
-    return {
-      status: response.status,
-      headers: flatHeaders(response.headers as Record<string, unknown>),
-      body: typeof response.data === "string" ? response.data : response.data == null ? "" : String(response.data),
-    };
+    const body = req.body;
+    const headers = new HeaderSet();
+    headers.set("User-Agent", USER_AGENT);
+    if (req.headers) for (const name of Object.keys(req.headers)) headers.set(name, req.headers[name]);
+    headers.set("Accept", DEFAULT_ACCEPT, false);
+    if (body !== undefined) headers.set("Content-Length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length), false);
+    headers.set("Accept-Encoding", ACCEPT_ENCODING, false);
+    // Credentials in the URL win over an Authorization header, as browsers and curl do.
+    if (url.username || url.password) headers.set("Authorization", basicAuth(url));
+    const path = url.pathname + url.search;
+    const options: http.RequestOptions = { method: req.method ?? "POST", headers: headers.values };
+    let viaHttps = secure;
+    if (proxy && !secure) {
+      // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.
+      const auth = proxyAuthorization(proxy);
+      if (auth) headers.set("Proxy-Authorization", auth);
+      headers.set("Host", url.host, false);
+      viaHttps = proxy.protocol === "https:";
+      options.host = proxy.hostname.replace(/^\[|\]$/g, "");
+      options.port = Number(proxy.port) || (viaHttps ? 443 : 80);
+      options.path = `${url.protocol}//${url.host}${path}`;
+      options.agent = this.agent(viaHttps, undefined, undefined);
+    } else {
+      options.host = url.hostname.replace(/^\[|\]$/g, "");
+      options.port = url.port || undefined;
+      options.path = path;
+      options.agent = this.agent(secure, proxy, req.tls);
+    }
+    return exchange({ secure: viaHttps, options, body, signal });
   }
 
   destroy(): void {
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
   }
+}
+
+function basicAuth(url: URL): string {
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  return `Basic ${Buffer.from(`${decode(url.username)}:${decode(url.password)}`, "utf8").toString("base64")}`;
+}
+
+/** Characters a header value may not carry on the wire (C0 controls except HTAB, DEL, anything past U+00FF). */
+const INVALID_VALUE_CHARS = /[^\t\x20-\x7e\x80-\xff]+/g;
+const EDGE_BLANKS = /^[ \t]+|[ \t]+$/g;
+
+/**
+ * Request headers merged by case-insensitive name (the first spelling is kept; a later value replaces an
+ * earlier one unless `overwrite` is false). Values are cleaned as they always were: characters a header cannot carry are
+ * dropped and surrounding blanks trimmed, so an odd credential never throws inside node:http.
+ */
+class HeaderSet {
+  readonly values: Record<string, string> = {};
+  private readonly names = new Map<string, string>();
+
+  set(name: string, value: unknown, overwrite = true): void {
+    if (value === undefined || value === null || value === false) return;
+    const trimmed = name.trim();
+    const lower = trimmed.toLowerCase();
+    const existing = this.names.get(lower);
+    if (existing === undefined) {
+      this.names.set(lower, trimmed);
+      this.values[trimmed] = clean(value);
+    } else if (overwrite) this.values[existing] = clean(value);
+  }
+}
+
+function clean(value: unknown): string {
+  let text = String(value);
+  INVALID_VALUE_CHARS.lastIndex = 0;
+  if (INVALID_VALUE_CHARS.test(text)) text = text.replace(INVALID_VALUE_CHARS, "");
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) text = text.replace(EDGE_BLANKS, "");
+  return text;
 }

@@ -49,5 +49,7 @@ export function fullInsight(insight: Insight, options: FullJsonOptions = {}): In
 
 /** `fullInsight` as the JSON text that goes on the wire. */
 export function fullJson(insight: Insight, options: FullJsonOptions = {}): string {
+  // Nothing to remove: the copy would serialise to the same text, so skip making it.
+  if (options.includeSignals && options.includeRecords && !options.recordFields?.length) return JSON.stringify(insight);
   return JSON.stringify(fullInsight(insight, options));
 }

@@ -21,6 +21,11 @@ describe("render: full JSON (HTTP POST v2)", function () {
   it("with includeSignals and includeRecords is the API object itself", function () {
     for (const insight of [realInsight(), modernInsight()]) {
       expect(fullJson(insight, { includeSignals: true, includeRecords: true })).to.equal(JSON.stringify(insight));
+      expect(fullJson(insight, { includeSignals: true, includeRecords: true, recordFields: [] })).to.equal(JSON.stringify(insight));
+      // the fast path (no copy) and the shaped copy serialise to the same text
+      expect(fullJson(insight, { includeSignals: true, includeRecords: true })).to.equal(
+        JSON.stringify(fullInsight(insight, { includeSignals: true, includeRecords: true })),
+      );
     }
   });
 
