@@ -9,6 +9,7 @@ import { backoffDelay, MAX_RETRY_AFTER_MS, sleep as realSleep } from "./backoff"
 import { classifyError, classifyHttp } from "./classify";
 import { checkHost } from "./guard";
 import { HttpClient } from "./http";
+import { idempotencyKeyFor, type KeyedEvent } from "./idempotency";
 import { redact } from "./redact";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -18,9 +19,10 @@ export const DEFAULT_QUEUE_LIMIT = 10_000;
 
 /** A unit of work, serialisable as JSON so a journal can keep it across restarts. */
 export interface DeliveryJob {
-  /** Our own id (never `_msgid`). */
+  /** Our own id (never `_msgid`), given when the node accepted the message; kept by the journal. */
   id: string;
-  event: DeliveryEvent;
+  /** The event, with the idempotency key of this accepted message (see ./idempotency). */
+  event: KeyedEvent;
   /** ISO-8601 time the node accepted the message. */
   acceptedAt: string;
 }
@@ -87,8 +89,13 @@ interface Pending {
   resolve: (result: DeliveryResult) => void;
 }
 
-export function newJob(event: DeliveryEvent, now = new Date()): DeliveryJob {
-  return { id: randomUUID(), event, acceptedAt: now.toISOString() };
+/**
+ * A job for an accepted event. A journalled job started again after a restart passes its original `id`
+ * (and acceptance time), so its idempotency key is the same as before.
+ */
+export function newJob(event: DeliveryEvent, now = new Date(), id: string = randomUUID()): DeliveryJob {
+  const keyed: KeyedEvent = { ...event, idempotencyKey: idempotencyKeyFor(event, id) };
+  return { id, event: keyed, acceptedAt: now.toISOString() };
 }
 
 export class DeliveryEngine<C, R = void> {
@@ -128,14 +135,25 @@ export class DeliveryEngine<C, R = void> {
     return redact(text, this.secrets);
   }
 
-  /**
-   * Queues a job. Throws QueueFullError (synchronously) when the queue is full or the node is closing;
-   * otherwise the promise resolves (never rejects) with the result once delivered, failed or closed.
-   */
-  submit(job: DeliveryJob): Promise<DeliveryResult> {
+  /** Throws QueueFullError when a new job would be refused (queue full, or the node closing). */
+  assertAccepting(): void {
     if (this.closing.signal.aborted) throw new QueueFullError(`${this.options.label}: the node is closing; message refused`);
     if (this.waiting.length >= this.queueLimit) {
       throw new QueueFullError(`${this.options.label}: queue full (${this.queueLimit} messages waiting); message refused`);
+    }
+  }
+
+  /**
+   * Queues a job. Throws QueueFullError (synchronously) when the queue is full or the node is closing;
+   * otherwise the promise resolves (never rejects) with the result once delivered, failed or closed.
+   * `resumed` jobs (taken back from the journal at start) are queued even beyond the queue limit: they were
+   * accepted before.
+   */
+  submit(job: DeliveryJob, options: { resumed?: boolean } = {}): Promise<DeliveryResult> {
+    if (options.resumed) {
+      if (this.closing.signal.aborted) throw new QueueFullError(`${this.options.label}: the node is closing; message refused`);
+    } else {
+      this.assertAccepting();
     }
     return new Promise((resolve) => {
       this.waiting.push({ job, resolve });

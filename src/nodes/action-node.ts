@@ -3,6 +3,7 @@
  * parses input events, queues them on the node's delivery engine, shows status, sets msg.delivery, reports
  * failures to Catch, closes cleanly, and serves the editor's Test button.
  */
+import path from "node:path";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { cseMetaFor } from "../events/meta";
 import { sampleInsight } from "../events/sample-insight";
@@ -10,11 +11,13 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_TIMEOUT_MS,
   DeliveryEngine,
+  type DeliveryJob,
   type DeliveryResult,
   type EngineOptions,
   type EngineState,
   newJob,
 } from "../delivery/engine";
+import { FileJournal, type Journal, journalFile, MemoryJournal } from "../delivery/journal";
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOf } from "./common/event-input";
@@ -135,10 +138,93 @@ function failure(message: string, result?: DeliveryResult): Error {
   return error;
 }
 
+/** Where accepted messages are journalled: `<userDir>/cse-actions-journal/<node id>.jsonl`. */
+export const JOURNAL_DIR = "cse-actions-journal";
+
+/** The longest a node waits for the flows to start before it reports on messages taken back from its journal. */
+const RESUME_REPORT_WAIT_MS = 2000;
+
+/**
+ * The node's journal: a file under Node-RED's user directory, or memory when there is none (the test helper)
+ * or it cannot be written (with a warning).
+ */
+function openJournal(RED: NodeAPI, node: Node, label: string): Journal {
+  const userDir = (RED.settings as any)?.userDir;
+  if (typeof userDir !== "string" || !userDir) return new MemoryJournal();
+  const dir = path.join(userDir, JOURNAL_DIR);
+  const lost = "accepted messages are kept in memory only and are lost if Node-RED stops";
+  try {
+    const journal = new FileJournal(journalFile(dir, node.id), {
+      onError: (error) => node.warn(`${label}: writing the journal in ${dir} failed (${codeOf(error)}); ${lost}`),
+    });
+    if (journal.report.skippedLines > 0) {
+      node.warn(`${label}: skipped ${journal.report.skippedLines} unreadable line(s) of the journal (a write cut short by a crash)`);
+    }
+    return journal;
+  } catch (error) {
+    node.warn(`${label}: cannot keep a journal in ${dir} (${codeOf(error)}); ${lost}`);
+    return new MemoryJournal();
+  }
+}
+
+function codeOf(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e?.code ?? String(e?.message ?? e);
+}
+
+interface Gate {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function gate(): Gate {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Per runtime event bus: the gate the next "flows:started" opens (one listener for all action nodes). */
+const nextStart = new WeakMap<object, Gate>();
+
+/**
+ * Resolves when the flows being started have started (so Catch nodes and wires exist), at the latest after a
+ * short wait; `cancel` resolves it at once (the node closed).
+ */
+function flowsStarted(RED: NodeAPI): { promise: Promise<void>; cancel: () => void } {
+  const events = (RED as any).events as { on?: (name: string, fn: () => void) => void } | undefined;
+  const own = gate();
+  const timer = setTimeout(own.resolve, RESUME_REPORT_WAIT_MS);
+  timer.unref?.();
+  if (events && typeof events.on === "function") {
+    let shared = nextStart.get(events);
+    if (!shared) {
+      shared = gate();
+      nextStart.set(events, shared);
+      events.on("flows:started", () => {
+        const opened = nextStart.get(events);
+        nextStart.set(events, gate());
+        opened?.resolve();
+      });
+    }
+    shared.promise.then(own.resolve);
+  } else {
+    setImmediate(own.resolve);
+  }
+  own.promise.then(() => clearTimeout(timer));
+  return { promise: own.promise, cancel: own.resolve };
+}
+
+/** The input handler's own send and done of a message. */
+interface InputCallbacks {
+  send(msg: Record<string, any>): void;
+  done(error?: Error): void;
+}
+
 export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED: NodeAPI) => void {
   return function register(RED: NodeAPI): void {
     function ActionNode(this: Node, def: NodeDef & Record<string, any>): void {
       RED.nodes.createNode(this, def);
+      const node: Node = this as Node;
       const label = labelOf(spec.type, def.name);
       const credentials = ((this as any).credentials ?? {}) as Record<string, string | undefined>;
       let engine: DeliveryEngine<C, R> | undefined;
@@ -153,13 +239,76 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         configError = configProblem(error, credentials);
         this.status({ fill: "red", shape: "ring", text: short(configError) });
       }
+      const journal = openJournal(RED, this, label);
+      /** Set when the node closes: a removed node reports what it could not finish, a stopped one keeps it. */
+      let removed: boolean | undefined;
+      // Messages taken back from the journal report once the flows run (Catch nodes and wires exist by then).
+      const started = journal.recovered.length > 0 ? flowsStarted(RED) : { promise: Promise.resolve(), cancel: () => undefined };
+
+      /** Reports the outcome of one message: through its input handler's send/done, or (resumed) the node's own. */
+      const report = (msg: Record<string, any>, error: Error | undefined, input: InputCallbacks | undefined) => {
+        if (input) {
+          if (error) input.done(error);
+          else {
+            input.send(msg);
+            input.done();
+          }
+        } else {
+          void started.promise.then(() => (error ? node.error(error, msg as any) : node.send(msg as any)));
+        }
+      };
+
+      const refused = (msg: Record<string, any>, message: string, input: InputCallbacks | undefined) => {
+        msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
+        report(msg, failure(message), input);
+      };
+
+      /** The outcome of a job: the journal forgets it (unless a stopping node keeps it), msg.delivery, report. */
+      const settle = (id: string, msg: Record<string, any>, result: DeliveryResult, input: InputCallbacks | undefined) => {
+        if (result.closed && removed !== true && journal.persistent) return; // kept for the next start
+        journal.remove(id);
+        msg.delivery = deliveryOf(spec.type, result);
+        if (!result.ok) return report(msg, failure(result.error ?? `${label}: delivery failed`, result), input);
+        if (result.msg) {
+          // A target's `delivery` fields (e.g. e-mail's rejected recipients) extend msg.delivery, never replace it.
+          const { delivery: extra, ...rest } = result.msg as Record<string, any>;
+          Object.assign(msg, rest);
+          if (extra && typeof extra === "object") msg.delivery = { ...extra, ...msg.delivery };
+        }
+        report(msg, undefined, input);
+      };
+
+      /** Queues an accepted (and journalled) message on the engine; `input` is absent for a resumed one. */
+      const deliver = (running: DeliveryEngine<C, R>, job: DeliveryJob, msg: Record<string, any>, input: InputCallbacks | undefined) => {
+        const id = job.id;
+        running.submit(job, { resumed: !input }).then(
+          (result) => settle(id, msg, result, input),
+          (error) => report(msg, failure(running.redact(`${label}: ${String(error?.message ?? error)}`)), input),
+        );
+      };
+
+      // Messages accepted before a restart or redeploy: queued again first, in the order they were accepted;
+      // their outcome goes out through node.send / node.error(err, msg) once the flows run.
+      for (const entry of journal.recovered.splice(0)) {
+        const msg = entry.msg as Record<string, any>;
+        try {
+          if (!engine) {
+            journal.remove(entry.id);
+            refused(msg, `${label}: invalid configuration: ${configError}`, undefined);
+            continue;
+          }
+          const event = eventOf(msg);
+          const acceptedAt = new Date(entry.acceptedAt);
+          deliver(engine, newJob(event, Number.isNaN(acceptedAt.getTime()) ? new Date() : acceptedAt, entry.id), msg, undefined);
+        } catch (error) {
+          journal.remove(entry.id);
+          refused(msg, `${label}: a journalled message could not be sent again: ${(error as Error).message}`, undefined);
+        }
+      }
 
       this.on("input", (msg: any, send: any, done: any) => {
         try {
-          if (!engine) {
-            msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
-            return done(failure(`${label}: invalid configuration: ${configError}`));
-          }
+          if (!engine) return refused(msg, `${label}: invalid configuration: ${configError}`, { send, done });
           let event: DeliveryEvent;
           try {
             event = eventOf(msg);
@@ -167,42 +316,36 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             return done(failure(`${(error as Error).message} (${label})`));
           }
           if (msg.cse === undefined || msg.cse === null) msg.cse = event.cse;
-          const running = engine;
-          let delivery: Promise<DeliveryResult>;
           try {
-            delivery = running.submit(newJob(event));
+            engine.assertAccepting();
           } catch (error) {
-            msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
-            return done(failure((error as Error).message));
+            return refused(msg, (error as Error).message, { send, done });
           }
-          delivery
-            .then((result) => {
-              msg.delivery = deliveryOf(spec.type, result);
-              if (result.ok) {
-                if (result.msg) {
-                  // A target's `delivery` fields (e.g. e-mail's rejected recipients) extend msg.delivery, never replace it.
-                  const { delivery: extra, ...rest } = result.msg as Record<string, any>;
-                  Object.assign(msg, rest);
-                  if (extra && typeof extra === "object") msg.delivery = { ...extra, ...msg.delivery };
-                }
-                send(msg);
-                done();
-              } else {
-                done(failure(result.error ?? `${label}: delivery failed`, result));
-              }
-            })
-            .catch((error) => done(failure(running.redact(`${label}: ${String(error?.message ?? error)}`))));
+          const job = newJob(event);
+          // Journalled before the first attempt (and before this handler returns).
+          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
+          deliver(engine, job, msg, { send, done });
         } catch (error) {
           done(failure(`${label}: ${engine ? engine.redact(String((error as Error)?.message ?? error)) : "internal error"}`));
         }
       });
 
-      this.on("close", (_removed: boolean, done: () => void) => {
-        if (!engine) return done();
-        engine.close().then(
-          () => done(),
-          () => done(),
-        );
+      this.on("close", (isRemoved: boolean, done: () => void) => {
+        removed = isRemoved === true;
+        const finish = () => {
+          try {
+            if (removed) journal.destroy();
+            else journal.close();
+          } catch (error) {
+            node.warn(`${label}: closing the journal failed (${codeOf(error)})`);
+          }
+          started.cancel();
+          done();
+        };
+        if (!engine) return finish();
+        // In-flight attempts are aborted; their messages (and the queued ones) stay journalled unless the node
+        // was removed, in which case Catch hears of each (best effort: the flow is stopping).
+        engine.close().then(finish, finish);
       });
     }
 

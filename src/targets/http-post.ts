@@ -1,5 +1,6 @@
 /** HTTP POST v2: the Insight JSON (as the API returns it, shaped by the node's options) to any URL (notes/targets.md §12). */
 import { checkUrl } from "../delivery/http";
+import { headerSafeKey, idempotencyKeyOf } from "../delivery/idempotency";
 import type { Insight } from "../events/types";
 import { fullJson, type FullJsonOptions } from "../render/full-json";
 import { ConfigError, type DeliveryEvent, type HttpRequest, type Target } from "./types";
@@ -48,7 +49,12 @@ export function httpPostRequest(event: DeliveryEvent, config: HttpPostConfig): H
   const body = event.topic.startsWith("insight.")
     ? fullJson(event.payload as Insight, config)
     : JSON.stringify(event.payload);
-  const headers: Record<string, string> = { "Content-Type": "application/json", ...config.headers };
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  for (const [name, value] of Object.entries(config.headers)) {
+    if (name.toLowerCase() !== "idempotency-key") headers[name] = value;
+  }
+  // Delivery is at-least-once: the same key on every attempt and replay lets the receiver drop repeats.
+  headers["Idempotency-Key"] = headerSafeKey(idempotencyKeyOf(event));
   if (config.username) headers.Authorization = basicAuth(config.username, config.password);
   return { method: "POST", url: config.url, headers, body };
 }

@@ -290,6 +290,48 @@ describe("cse-http-post node", function () {
     }
   });
 
+  it("sends msg.cse.key as Idempotency-Key, the same on every retry", async function () {
+    peer.script({ status: 503 }, { status: 200 });
+    const n1 = await load({ extraHeaders: "Idempotency-Key: static-from-user\nX-Other: 1" });
+    const done = next("out");
+    n1.receive({ topic: "insight.created", payload: modernInsight() });
+    const msg = await done;
+    expect(peer.requests).to.have.length(2);
+    for (const req of peer.requests) {
+      expect(req.headers["idempotency-key"]).to.equal(msg.cse.key);
+      expect(req.headers["x-other"]).to.equal("1");
+    }
+    expect(msg.cse.key).to.equal(`${modernInsight().id}:insight.created`);
+    const raw = JSON.stringify(peer.requests.map((r) => r.headers));
+    expect(raw).to.not.include("static-from-user");
+  });
+
+  it("gives each on-demand run its own Idempotency-Key, kept across its retries", async function () {
+    peer.script({ status: 502 }, { status: 200 });
+    const n1 = await load();
+    let done = next("out");
+    n1.receive({ payload: realInsightEnvelope() });
+    await done;
+    done = next("out");
+    n1.receive({ payload: realInsightEnvelope() });
+    await done;
+    const keys = peer.requests.map((r) => r.headers["idempotency-key"]);
+    expect(keys).to.have.length(3); // 502 + 200 for the first run, 200 for the second
+    expect(keys[0]).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(keys[1]).to.equal(keys[0]);
+    expect(keys[2]).to.not.equal(keys[0]);
+  });
+
+  it("percent-encodes an Idempotency-Key that is not plain ASCII, so it cannot add headers", async function () {
+    const n1 = await load();
+    const done = next("out");
+    n1.receive({ topic: "insight.created", payload: modernInsight({ id: "ïd\r\nX-Injected: yes" } as any) });
+    await done;
+    const headers = peer.requests[0].headers;
+    expect(headers["idempotency-key"]).to.equal("%C3%AFd%0D%0AX-Injected%3A%20yes%3Ainsight.created");
+    expect(headers).to.not.have.property("x-injected");
+  });
+
   it("refuses cloud metadata addresses in any spelling before connecting, unless allowed", async function () {
     for (const url of ["http://169.254.169.254/latest/meta-data/", "http://2852039166/", "http://[::ffff:a9fe:a9fe]/", "http://0xa9fea9fe/"]) {
       await helper.unload();

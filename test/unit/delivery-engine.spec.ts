@@ -184,4 +184,48 @@ describe("delivery: engine", function () {
     await engine.close();
     await Promise.all(results);
   });
+
+  it("gives each accepted job an idempotency key: cse.key, or for an on-demand run its own id", function () {
+    const created = newJob(event);
+    expect(created.event.idempotencyKey).to.equal("sensor:s1:offline");
+    const onDemand: DeliveryEvent = {
+      topic: "insight.onDemand",
+      payload: { id: "i-1" } as any,
+      cse: { event: "insight.onDemand", key: "i-1:insight.onDemand", tactics: [], receivedAt: "2026-11-28T03:00:00Z" },
+    };
+    const first = newJob(onDemand);
+    const second = newJob(onDemand);
+    expect(first.event.idempotencyKey).to.equal(first.id);
+    expect(second.event.idempotencyKey).to.not.equal(first.event.idempotencyKey);
+    const replayed = newJob(onDemand, new Date(first.acceptedAt), first.id);
+    expect(replayed).to.deep.equal(first);
+    expect(JSON.parse(JSON.stringify(replayed))).to.deep.equal(first);
+  });
+
+  it("passes the keyed event to the target on every attempt", async function () {
+    const seen: (string | undefined)[] = [];
+    const target: Target<object> = {
+      name: "Keys",
+      secrets: () => [],
+      send: async (e, _c, ctx) => (seen.push((e as any).idempotencyKey), ctx.attempt < 3 ? { kind: "retry", reason: "again" } : { kind: "ok" }),
+    };
+    const engine = new DeliveryEngine(target, {}, { label: "x", sleep: async () => undefined });
+    const job = newJob(event);
+    await engine.submit(job);
+    expect(seen).to.deep.equal(["sensor:s1:offline", "sensor:s1:offline", "sensor:s1:offline"]);
+    await engine.close();
+  });
+
+  it("takes back resumed jobs even beyond the queue limit, and says when it would refuse a new one", async function () {
+    const t = scripted(["hang"]);
+    const { engine } = engineFor(t, { concurrency: 1, queueLimit: 1 });
+    const results = [engine.submit(newJob(event)), engine.submit(newJob(event))];
+    expect(() => engine.assertAccepting()).to.throw(QueueFullError, /queue full/);
+    results.push(engine.submit(newJob(event), { resumed: true }), engine.submit(newJob(event), { resumed: true }));
+    expect(engine.size).to.equal(4);
+    await engine.close();
+    expect(() => engine.assertAccepting()).to.throw(QueueFullError, /closing/);
+    expect(() => engine.submit(newJob(event), { resumed: true })).to.throw(QueueFullError, /closing/);
+    expect((await Promise.all(results)).every((r) => r.closed)).to.equal(true);
+  });
 });

@@ -128,9 +128,35 @@ export class NodeRedProcess {
     return this.logText.split(text).length - 1;
   }
 
+  /** True while the Node-RED process is alive. */
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The Node-RED process id, while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  /** Kills Node-RED with SIGKILL - no close handlers run, as in a crash - and waits until it is gone. */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  }
+
+  /** Stops Node-RED if it runs, then starts it again with the same user directory (flows, credentials, journals). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.running) return;
     await new Promise<void>((resolve) => {
       const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       child.once("exit", () => {

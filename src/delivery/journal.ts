@@ -1,0 +1,302 @@
+/**
+ * The delivery journal of one action node: every accepted message is appended (one JSON line) before it is
+ * attempted, and a short "done" line follows once it was delivered or failed for good. A node that starts
+ * again with the same id reads the file and re-queues what has no "done" line, in the order it was accepted.
+ *
+ * Write path: the accept line is written synchronously (it is in the operating system's cache — which survives
+ * a `kill -9` — before the input handler returns); "done" lines are written behind, once per tick. Losing a
+ * "done" line only means a message is sent once more (delivery is at-least-once). The file is emptied when
+ * nothing is outstanding and rewritten with only the outstanding entries when it grows; both are cheap.
+ * No fsync: it can block the event loop for a tenth of a second, and a process crash does not need it (a power
+ * failure can lose the last writes).
+ */
+import fs from "node:fs";
+import path from "node:path";
+
+/** What the journal keeps of an accepted message. */
+export interface JournalEntry {
+  /** The id the node gave the message when it accepted it (also the on-demand idempotency key). */
+  id: string;
+  /** ISO-8601 time of acceptance. */
+  acceptedAt: string;
+  /** The message's JSON-safe properties (see serialiseMessage). */
+  msg: Record<string, unknown>;
+}
+
+export interface Journal {
+  /** False when entries only live in memory (no user directory, or it cannot be written). */
+  readonly persistent: boolean;
+  /** Entries found unfinished when the journal was opened, in the order they were accepted. */
+  readonly recovered: JournalEntry[];
+  /** Keeps an accepted entry (no-op for an id already kept, e.g. a recovered one). */
+  add(entry: JournalEntry): void;
+  /** Forgets an entry: it was delivered or failed for good. */
+  remove(id: string): void;
+  /** Writes what is pending and closes the file, keeping the unfinished entries for the next start. */
+  close(): void;
+  /** Closes and deletes the file (the node was removed from the flows). */
+  destroy(): void;
+}
+
+/** The journal when there is no file to keep it in: unfinished messages are lost when the process ends. */
+export class MemoryJournal implements Journal {
+  readonly persistent = false;
+  readonly recovered: JournalEntry[] = [];
+  add(_entry: JournalEntry): void {}
+  remove(_id: string): void {}
+  close(): void {}
+  destroy(): void {}
+}
+
+export interface FileJournalOptions {
+  /** Rewrite the file with only the outstanding entries once it is this big and mostly finished work (default 8 MiB). */
+  compactBytes?: number;
+  /** Called once when writing fails; the journal then keeps going in memory only. Must not throw. */
+  onError?: (error: Error) => void;
+}
+
+/** What opening a journal file found. */
+export interface OpenReport {
+  /** Lines that could not be read: a torn last line after a crash, or damage. */
+  skippedLines: number;
+}
+
+const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
+/** An empty-again file is truncated once it holds at least this much finished work. */
+const TRUNCATE_BYTES = 64 * 1024;
+
+interface Live {
+  entry: JournalEntry;
+  /** Size of its line, in UTF-16 units: sizes here only decide when to empty or compact the file. */
+  bytes: number;
+}
+
+export class FileJournal implements Journal {
+  readonly recovered: JournalEntry[];
+  readonly report: OpenReport;
+  private fd: number | undefined;
+  private readonly live = new Map<string, Live>();
+  private liveBytes = 0;
+  private fileBytes = 0;
+  private pending = "";
+  private flushScheduled = false;
+  private failed = false;
+  private readonly compactBytes: number;
+
+  /** Opens (creating the directory if needed) the journal at `file`. Throws when it cannot be read or written. */
+  constructor(
+    readonly file: string,
+    private readonly options: FileJournalOptions = {},
+  ) {
+    this.compactBytes = options.compactBytes ?? DEFAULT_COMPACT_BYTES;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const { entries, skippedLines } = readJournal(file);
+    this.report = { skippedLines };
+    this.recovered = entries;
+    for (const entry of entries) this.track(entry, lineOf(entry));
+    // Rewrite at once: drops finished work and a torn last line (an append after it would be lost with it).
+    this.rewriteFile();
+  }
+
+  get persistent(): boolean {
+    return !this.failed && this.fd !== undefined;
+  }
+
+  /** Outstanding entries (accepted, not yet removed). */
+  get size(): number {
+    return this.live.size;
+  }
+
+  add(entry: JournalEntry): void {
+    if (this.live.has(entry.id)) return;
+    const line = lineOf(entry);
+    this.track(entry, line);
+    if (!this.persistent) return;
+    // Pending "done" lines first, so the file stays in order; then the accept line, synchronously.
+    this.write(this.pending + line);
+    this.pending = "";
+  }
+
+  remove(id: string): void {
+    const live = this.live.get(id);
+    if (!live) return;
+    this.live.delete(id);
+    this.liveBytes -= live.bytes;
+    if (!this.persistent) return;
+    this.pending += `{"done":${JSON.stringify(id)}}\n`;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes the pending "done" lines, then empties or compacts the file when that is worth it. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.persistent) return;
+    if (this.live.size === 0 && this.fileBytes + this.pending.length >= TRUNCATE_BYTES) {
+      this.pending = "";
+      this.guard(() => {
+        fs.ftruncateSync(this.fd!, 0);
+        this.fileBytes = 0;
+      });
+      return;
+    }
+    if (this.pending) {
+      this.write(this.pending);
+      this.pending = "";
+    }
+    if (this.fileBytes >= this.compactBytes && this.liveBytes * 2 < this.fileBytes) this.rewrite();
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    this.flush();
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already unusable
+    }
+  }
+
+  destroy(): void {
+    this.pending = "";
+    this.live.clear();
+    this.liveBytes = 0;
+    this.close();
+    fs.rmSync(this.file, { force: true });
+  }
+
+  private track(entry: JournalEntry, line: string): void {
+    this.live.set(entry.id, { entry, bytes: line.length });
+    this.liveBytes += line.length;
+  }
+
+  private write(text: string): void {
+    this.guard(() => {
+      fs.writeSync(this.fd!, text);
+      this.fileBytes += text.length;
+    });
+  }
+
+  /** Replaces the file with the outstanding entries only (write aside, rename), then reopens it for appending. */
+  private rewrite(): void {
+    this.guard(() => this.rewriteFile());
+  }
+
+  private rewriteFile(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    const aside = `${this.file}.tmp`;
+    let text = "";
+    for (const { entry } of this.live.values()) text += lineOf(entry);
+    const fd = fs.openSync(aside, "w");
+    try {
+      fs.writeSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(aside, this.file);
+    this.fd = fs.openSync(this.file, "a");
+    this.fileBytes = text.length;
+    this.pending = "";
+  }
+
+  /** Runs a write; the first failure switches the journal to memory only and is reported once. */
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      if (!this.failed) {
+        this.failed = true;
+        this.pending = "";
+        try {
+          this.options.onError?.(error as Error);
+        } catch {
+          // a warning must not break delivery
+        }
+      }
+    }
+  }
+}
+
+/** Reads a journal file: the accepted entries without a "done" line, in order; unreadable lines are skipped. */
+export function readJournal(file: string): { entries: JournalEntry[]; skippedLines: number } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], skippedLines: 0 };
+    throw error;
+  }
+  const live = new Map<string, JournalEntry>();
+  let skippedLines = 0;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    let record: any;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      skippedLines++;
+      continue;
+    }
+    if (record && typeof record.done === "string") {
+      live.delete(record.done);
+    } else if (record && typeof record.id === "string" && record.msg && typeof record.msg === "object" && !live.has(record.id)) {
+      live.set(record.id, { id: record.id, acceptedAt: String(record.acceptedAt ?? ""), msg: record.msg });
+    } else {
+      skippedLines++;
+    }
+  }
+  return { entries: [...live.values()], skippedLines };
+}
+
+/** The journal file of a node: `<dir>/<node id>.jsonl`, the id made safe for any file system. */
+export function journalFile(dir: string, nodeId: string): string {
+  let name = "";
+  for (const byte of Buffer.from(nodeId, "utf8")) {
+    const c = String.fromCharCode(byte);
+    name += /[A-Za-z0-9_.-]/.test(c) && !(name === "" && c === ".") ? c : `%${byte.toString(16).padStart(2, "0").toUpperCase()}`;
+  }
+  return path.join(dir, `${name || "%00"}.jsonl`);
+}
+
+function lineOf(entry: JournalEntry): string {
+  return `{"id":${JSON.stringify(entry.id)},"acceptedAt":${JSON.stringify(entry.acceptedAt)},"msg":${serialiseMessage(entry.msg)}}\n`;
+}
+
+/** Message properties never journalled: the `http in` request and response objects. */
+const NOT_KEPT = new Set(["req", "res"]);
+
+/**
+ * The JSON of a message's keepable parts: everything JSON can hold except `req`/`res` and functions; a
+ * circular reference is dropped (best effort), a BigInt becomes a string.
+ */
+export function serialiseMessage(msg: Record<string, unknown>): string {
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(msg)) {
+    const value = msg[key];
+    if (NOT_KEPT.has(key) || typeof value === "function") continue;
+    kept[key] = value;
+  }
+  try {
+    return JSON.stringify(kept);
+  } catch {
+    return JSON.stringify(kept, safeReplacer());
+  }
+}
+
+/** A JSON.stringify replacer that drops circular references and turns BigInts into strings. */
+function safeReplacer(): (this: unknown, key: string, value: unknown) => unknown {
+  const ancestors: unknown[] = [];
+  return function (this: unknown, _key: string, value: unknown): unknown {
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value !== "object" || value === null) return value;
+    while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop();
+    if (ancestors.includes(value)) return undefined;
+    ancestors.push(value);
+    return value;
+  };
+}

@@ -1,0 +1,184 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { FileJournal, type JournalEntry, journalFile, MemoryJournal, readJournal, serialiseMessage } from "../../src/delivery/journal";
+
+function entry(id: string, extra: Record<string, unknown> = {}): JournalEntry {
+  return {
+    id,
+    acceptedAt: "2026-11-28T05:00:00.000Z",
+    msg: { _msgid: `m-${id}`, topic: "insight.created", payload: { id: `insight-${id}`, name: "Lateral movement ✓" }, cse: { key: `insight-${id}:insight.created` }, ...extra },
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("delivery: journal", function () {
+  let dir: string;
+  let file: string;
+
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-journal-"));
+    file = path.join(dir, "journal", "n1.jsonl");
+  });
+
+  afterEach(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("appends each accepted entry before add() returns, and resumes the unfinished ones in order", function () {
+    const journal = new FileJournal(file);
+    expect(journal.persistent).to.equal(true);
+    expect(journal.recovered).to.deep.equal([]);
+    journal.add(entry("a"));
+    // Already in the file (no close, no flush): what a kill -9 right now would leave behind.
+    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["a"]);
+    journal.add(entry("b"));
+    journal.add(entry("c"));
+    journal.remove("b");
+    journal.add(entry("d"));
+    journal.close();
+
+    const again = new FileJournal(file);
+    expect(again.recovered.map((e) => e.id)).to.deep.equal(["a", "c", "d"]);
+    expect(again.recovered[0]).to.deep.equal(entry("a"));
+    again.close();
+  });
+
+  it("writes completions behind, once per tick; a crash before that only means a repeat", async function () {
+    const journal = new FileJournal(file);
+    journal.add(entry("a"));
+    journal.add(entry("b"));
+    journal.remove("a");
+    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["a", "b"]);
+    await tick();
+    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["b"]);
+    journal.close();
+  });
+
+  it("does not journal an id twice (a resumed entry is already there)", function () {
+    const journal = new FileJournal(file);
+    journal.add(entry("a"));
+    journal.close();
+    const again = new FileJournal(file);
+    again.add(entry("a"));
+    again.close();
+    expect(fs.readFileSync(file, "utf8").trim().split("\n")).to.have.length(1);
+  });
+
+  it("skips a torn last line left by a crash, and appends after it safely", function () {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const lines = [entry("a"), entry("b")].map((e) => JSON.stringify(e)).join("\n");
+    const torn = JSON.stringify(entry("c")).slice(0, 40);
+    fs.writeFileSync(file, `${lines}\n{"done":"a"}\n${torn}`);
+
+    const journal = new FileJournal(file);
+    expect(journal.recovered.map((e) => e.id)).to.deep.equal(["b"]);
+    expect(journal.report.skippedLines).to.equal(1);
+    journal.add(entry("d"));
+    journal.close();
+
+    const again = new FileJournal(file);
+    expect(again.recovered.map((e) => e.id)).to.deep.equal(["b", "d"]);
+    expect(again.report.skippedLines).to.equal(0);
+    again.close();
+  });
+
+  it("empties the file when nothing is outstanding", async function () {
+    const journal = new FileJournal(file);
+    const big = "x".repeat(2000);
+    for (let i = 0; i < 40; i++) journal.add(entry(`e${i}`, { big }));
+    expect(fs.statSync(file).size).to.be.above(64 * 1024);
+    for (let i = 0; i < 40; i++) journal.remove(`e${i}`);
+    await tick();
+    expect(fs.statSync(file).size).to.equal(0);
+    journal.add(entry("after"));
+    journal.close();
+    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["after"]);
+  });
+
+  it("compacts a growing file down to the outstanding entries, keeping their order", async function () {
+    const journal = new FileJournal(file, { compactBytes: 16 * 1024 });
+    journal.add(entry("first"));
+    let largest = 0;
+    for (let i = 0; i < 500; i++) {
+      journal.add(entry(`churn${i}`));
+      journal.remove(`churn${i}`);
+      if (i % 10 === 0) await tick();
+      largest = Math.max(largest, fs.statSync(file).size);
+    }
+    journal.add(entry("last"));
+    await tick();
+    // 500 accept + 500 done lines were written; the file never held much more than 16 KiB of them.
+    expect(largest).to.be.below(16 * 1024 + 4096);
+    expect(fs.readFileSync(file, "utf8").split("\n").length).to.be.below(200);
+    journal.close();
+    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["first", "last"]);
+    expect(fs.existsSync(`${file}.tmp`)).to.equal(false);
+  });
+
+  it("keeps going in memory, reporting once, when a write fails", function () {
+    const errors: Error[] = [];
+    const journal = new FileJournal(file, { onError: (e) => errors.push(e) });
+    journal.add(entry("a"));
+    fs.closeSync((journal as any).fd); // the file goes away under our feet
+    journal.add(entry("b"));
+    journal.add(entry("c"));
+    expect(errors).to.have.length(1);
+    expect(journal.persistent).to.equal(false);
+    journal.remove("a");
+    (journal as any).fd = undefined;
+    journal.close();
+  });
+
+  it("throws at open when the directory cannot be created", function () {
+    const blocker = path.join(dir, "not-a-dir");
+    fs.writeFileSync(blocker, "");
+    expect(() => new FileJournal(path.join(blocker, "n1.jsonl"))).to.throw(/ENOTDIR|EEXIST/);
+  });
+
+  it("deletes its file on destroy", function () {
+    const journal = new FileJournal(file);
+    journal.add(entry("a"));
+    journal.destroy();
+    expect(fs.existsSync(file)).to.equal(false);
+  });
+
+  it("has a memory stand-in that keeps nothing", function () {
+    const journal = new MemoryJournal();
+    journal.add(entry("a"));
+    expect(journal.persistent).to.equal(false);
+    expect(journal.recovered).to.deep.equal([]);
+  });
+
+  it("names the file after the node id, safely", function () {
+    expect(journalFile("/u/j", "e2e.post")).to.equal(path.join("/u/j", "e2e.post.jsonl"));
+    expect(journalFile("/u/j", "3f2a1b0c9d8e7f60")).to.equal(path.join("/u/j", "3f2a1b0c9d8e7f60.jsonl"));
+    const hostile = journalFile("/u/j", "../../etc/passwd");
+    expect(path.dirname(hostile)).to.equal("/u/j");
+    expect(path.basename(hostile)).to.equal("%2E.%2F..%2Fetc%2Fpasswd.jsonl");
+    expect(journalFile("/u/j", "a/b")).to.not.equal(journalFile("/u/j", "a_b"));
+  });
+
+  describe("message serialisation", function () {
+    it("keeps JSON-safe properties and drops req, res and functions", function () {
+      const msg = { _msgid: "1", topic: "t", payload: { a: [1, "x", null] }, cse: { key: "k" }, custom: 5, req: { socket: {} }, res: {}, fn: () => 1 };
+      expect(JSON.parse(serialiseMessage(msg))).to.deep.equal({ _msgid: "1", topic: "t", payload: { a: [1, "x", null] }, cse: { key: "k" }, custom: 5 });
+    });
+
+    it("drops circular references and turns BigInts into strings (best effort)", function () {
+      const payload: any = { id: "i1", n: 10n, nested: { ok: true } };
+      payload.self = payload;
+      payload.nested.parent = payload;
+      const out = JSON.parse(serialiseMessage({ topic: "t", payload }));
+      expect(out).to.deep.equal({ topic: "t", payload: { id: "i1", n: "10", nested: { ok: true } } });
+    });
+
+    it("keeps a shared (not circular) object in both places", function () {
+      const shared = { v: 1 };
+      const out = JSON.parse(serialiseMessage({ a: shared, b: shared, c: { d: 1n } }));
+      expect(out).to.deep.equal({ a: { v: 1 }, b: { v: 1 }, c: { d: "1" } });
+    });
+  });
+});
