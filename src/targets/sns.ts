@@ -4,6 +4,7 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { proxyFor, TunnelAgent } from "../delivery/proxy";
 import { renderSnsMessage, SnsMessageTooLargeError } from "../render/sns-message";
 import { ConfigError, type DeliveryEvent, type Outcome, type Target } from "./types";
+import { idempotencyKeyOf } from "../delivery/idempotency";
 
 /** AWS SNS `Publish` through the AWS SDK (Query protocol, SigV4), with static keys, AssumeRole or the default chain. */
 
@@ -167,7 +168,7 @@ export function publishInput(event: DeliveryEvent, c: SnsConfig): PublishCommand
   };
   if (c.fifo) {
     input.MessageGroupId = fifoGroupId(event);
-    input.MessageDeduplicationId = fifoId(event.cse.key);
+    input.MessageDeduplicationId = fifoId(idempotencyKeyOf(event));
   }
   return input;
 }

@@ -126,6 +126,18 @@ describe("cse-sns node", function () {
     expect(JSON.parse(sensor.form.Message)).to.include({ sensorId: "s-7" });
   });
 
+  it("gives each on-demand run of the same Insight its own FIFO deduplication id", async function () {
+    const { n1, out } = await start({ topicArn: `${TOPIC}.fifo` });
+    const insight = modernInsight();
+    n1.receive(event("insight.onDemand", insight));
+    n1.receive(event("insight.onDemand", insight));
+    await out.until(2);
+    const [first, second] = peer.publishes();
+    expect(first.form.MessageGroupId).to.equal(insight.id);
+    expect(second.form.MessageGroupId).to.equal(insight.id);
+    expect(first.form.MessageDeduplicationId).to.be.a("string").and.not.equal(second.form.MessageDeduplicationId);
+  });
+
   it("sends a 300 KiB Insight under the limit without records, marked truncated", async function () {
     const { n1, out } = await start({});
     const insight = modernInsight({}, 250);
