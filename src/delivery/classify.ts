@@ -107,6 +107,10 @@ export function classifyError(error: unknown): Outcome {
     if (inner.permanent === true) return { kind: "permanent", code: inner.code ?? code, reason: String(inner.message ?? message) };
   }
   if (!message.trim() && e?.cause?.message) message = String(e.cause.message);
+  // An answer cut short by the peer (a reset mid-body) says "stream has been aborted": say what happened instead.
+  if (/stream has been aborted/i.test(message) && !/^Request stream/i.test(message)) {
+    return { kind: "retry", code: "ECONNRESET", reason: "network error: the connection closed in the middle of the answer" };
+  }
   if ((code && TRANSIENT_CODES.has(code)) || /socket hang up/i.test(message)) {
     const reason = code && !message.includes(code) ? `${code}: ${message}` : message;
     return { kind: "retry", code, reason: `network error: ${reason}` };

@@ -25,6 +25,10 @@ export function parseHeaderLines(text: string | undefined, field = "extraHeaders
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {
       throw new ConfigError(field, `${where} has a control character (CR/LF) in its value`);
     }
+    // Node refuses to send anything outside Latin-1 in a header: say so now, not on every message.
+    if (/[^\t\x20-\xff]/.test(value)) {
+      throw new ConfigError(field, `${where} has a character that cannot be sent in a header (use ASCII)`);
+    }
     headers[name] = value;
   });
   return headers;

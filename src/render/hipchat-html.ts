@@ -4,6 +4,7 @@ import { truncateRendered } from "./truncate";
 /** HipChat room notifications take 1–10,000 characters. */
 export const HIPCHAT_MAX_CHARS = 10_000;
 const FIELD_MAX = 500;
+const LINK_MAX = 2_000;
 
 export type HipChatColour = "yellow" | "green" | "red" | "purple" | "gray";
 
@@ -36,7 +37,8 @@ export function hipChatHtml(summary: Summary, max = HIPCHAT_MAX_CHARS, fieldMax 
   const head = [
     `<b>${field(summary.headline)}: ${field(summary.title)}</b>`,
     ...summary.facts.map((f) => `<b>${field(f.label, Math.min(100, fieldMax))}:</b> ${field(f.value)}`),
-    ...(summary.link ? [`<a href="${escapeHtml(summary.link)}">Open in Cloud SIEM</a>`] : []),
+    // A link is never cut (a cut link leads nowhere): one too long to fit comfortably is left out.
+    ...(summary.link && summary.link.length <= LINK_MAX ? [`<a href="${escapeHtml(summary.link)}">Open in Cloud SIEM</a>`] : []),
   ].join("<br>");
   const tail: string[] = [];
   let room = max - head.length;

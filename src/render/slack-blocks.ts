@@ -51,7 +51,8 @@ export function slackMessage(summary: Summary): SlackMessage {
     },
     { type: "section", text: mrkdwn(factsText(summary, SLACK_LIMITS.section)) },
   ];
-  if (link) blocks.push({ type: "section", text: mrkdwn(link) });
+  // A link longer than a section allows would make Slack refuse the whole message (invalid_blocks).
+  if (link && link.length <= SLACK_LIMITS.section) blocks.push({ type: "section", text: mrkdwn(link) });
   if (summary.description) {
     const heading = "*Description*\n";
     const body = truncateRendered(summary.description, SLACK_LIMITS.section - heading.length, escapeMrkdwn);

@@ -9,27 +9,32 @@ import type { Insight } from "../events/types";
 import { fullInsight } from "./full-json";
 import { escapeMrkdwn, mrkdwnLink } from "./slack-blocks";
 import { summaryOf, type EventInput } from "./summary";
-import { truncateRendered } from "./truncate";
+import { truncateRendered, truncateText } from "./truncate";
 
 export const SLACK_WEBHOOK_TEXT_LIMIT = 40_000;
 
 const FENCE = "```";
+/** Each text in the summary line, and the link, is kept to this many characters: the JSON below has it all. */
+const SUMMARY_FIELD_MAX = 500;
+const LINK_MAX = 2_000;
+
+const field = (text: string) => escapeMrkdwn(truncateText(text, SUMMARY_FIELD_MAX));
 
 /** The one line above the code block: what happened, to what, which tactics, and the link. */
 export function slackWebhookSummary(event: EventInput): string {
   const s = summaryOf(event);
-  const parts = [`*${escapeMrkdwn(s.headline)}*: ${escapeMrkdwn(s.title)}`];
+  const parts = [`*${field(s.headline)}*: ${field(s.title)}`];
   if (s.kind === "insight") {
-    if (s.severity) parts.push(`severity ${escapeMrkdwn(s.severity)}`);
-    if (s.entity) parts.push(`entity ${escapeMrkdwn(s.entity.value)}`);
-    if (s.tactics.length) parts.push(escapeMrkdwn(s.tactics.join(", ")));
-    if (s.closed && s.resolution) parts.push(`resolution ${escapeMrkdwn(s.resolution)}`);
+    if (s.severity) parts.push(`severity ${field(s.severity)}`);
+    if (s.entity) parts.push(`entity ${field(s.entity.value)}`);
+    if (s.tactics.length) parts.push(field(s.tactics.join(", ")));
+    if (s.closed && s.resolution) parts.push(`resolution ${field(s.resolution)}`);
   } else if (s.sensor) {
-    parts.push(`zone ${escapeMrkdwn(s.sensor.zone || "(none)")}`, `last seen ${escapeMrkdwn(s.sensor.lastSeen)}`);
+    parts.push(`zone ${field(s.sensor.zone || "(none)")}`, `last seen ${field(s.sensor.lastSeen)}`);
   } else if (s.rule) {
-    parts.push(escapeMrkdwn(s.rule.reason));
+    parts.push(field(s.rule.reason));
   }
-  if (s.link) parts.push(mrkdwnLink(s.link, "Open in Cloud SIEM"));
+  if (s.link && s.link.length <= LINK_MAX) parts.push(mrkdwnLink(s.link, "Open in Cloud SIEM"));
   return parts.join(" — ");
 }
 

@@ -198,7 +198,7 @@ function insightSummary(topic: EventTopic, insight: Insight, meta: CseMeta): Sum
     signals,
     facts,
     timestamp:
-      (closed ? isoUtc(insight.closed) : undefined) ?? isoUtc(insight.created) ?? isoUtc(insight.timestamp) ?? meta.receivedAt ?? new Date().toISOString(),
+      (closed ? isoUtc(insight.closed) : undefined) ?? isoUtc(insight.created) ?? isoUtc(insight.timestamp) ?? isoUtc(meta.receivedAt) ?? new Date().toISOString(),
     subjectKey: readableId ?? text(insight.id) ?? "insight",
     ids,
   };

@@ -21,6 +21,10 @@ const CARD_COLOURS: Record<ReturnType<typeof urgencyOf>, { color: string; style:
   warning: { color: "Warning", style: "warning" },
 };
 
+/** Links are never cut (a cut link leads nowhere): one longer than this is left out. */
+const LINK_MAX = 2_000;
+const usableLink = (summary: Summary) => !!summary.link && summary.link.length <= LINK_MAX;
+
 function signalsText(summary: Summary): string {
   return summary.signals.map((s) => `- ${s.name}${s.stage ? ` (${s.stage})` : ""}`).join("\n");
 }
@@ -52,7 +56,7 @@ export function teamsAdaptiveMessage(summary: Summary, maxBytes = TEAMS_BUDGET_B
         items: [
           {
             type: "TextBlock",
-            text: [summary.headline, summary.severity].filter(Boolean).join(" · "),
+            text: cut([summary.headline, summary.severity].filter(Boolean).join(" · ")),
             color: colours.color,
             weight: "Bolder",
             size: "Small",
@@ -76,7 +80,7 @@ export function teamsAdaptiveMessage(summary: Summary, maxBytes = TEAMS_BUDGET_B
       body,
       msteams: { width: "Full" },
     };
-    if (summary.link) card.actions = [{ type: "Action.OpenUrl", title: OPEN_LABEL, url: summary.link }];
+    if (usableLink(summary)) card.actions = [{ type: "Action.OpenUrl", title: OPEN_LABEL, url: summary.link }];
     return {
       type: "message",
       attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }],
@@ -90,7 +94,7 @@ export function teamsMessageCard(summary: Summary, maxBytes = TEAMS_BUDGET_BYTES
     const sections: Record<string, unknown>[] = [
       {
         activityTitle: cut(summary.title),
-        activitySubtitle: [summary.headline, summary.severity].filter(Boolean).join(" · "),
+        activitySubtitle: cut([summary.headline, summary.severity].filter(Boolean).join(" · ")),
         facts: summary.facts.map((f) => ({ name: f.label, value: cut(f.value) })),
         markdown: false,
         ...(summary.description ? { text: cut(summary.description) } : {}),
@@ -106,7 +110,7 @@ export function teamsMessageCard(summary: Summary, maxBytes = TEAMS_BUDGET_BYTES
       themeColor: URGENCY_COLOURS[urgencyOf(summary)].slice(1),
       title: summary.headline,
       sections,
-      ...(summary.link
+      ...(usableLink(summary)
         ? { potentialAction: [{ "@type": "OpenUri", name: OPEN_LABEL, targets: [{ os: "default", uri: summary.link }] }] }
         : {}),
     };

@@ -61,7 +61,9 @@ export function classifyPagerDuty(answer: HttpAnswer, event: DeliveryEvent, conf
   const reason = [`HTTP ${answer.status}`, code, detail && detail !== code ? `(${detail})` : undefined].filter(Boolean).join(" ");
   if (config.apiVersion === "v1" && answer.status === 403) return { kind: "retry", status: 403, code: code ?? "throttle exceeded", reason };
   const outcome = classifyHttp(answer, code);
-  return outcome.kind === "ok" ? outcome : { ...outcome, reason };
+  // A redirect's reason names where it pointed; PagerDuty's own words only describe its error answers.
+  if (outcome.kind === "ok" || outcome.code === "redirect") return outcome;
+  return { ...outcome, reason };
 }
 
 export const pagerDutyTarget: Target<PagerDutyConfig> = {
