@@ -20,7 +20,7 @@ import {
 import { FileJournal, type Journal, journalFile, MemoryJournal } from "../delivery/journal";
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
-import { eventOf } from "./common/event-input";
+import { eventOfMessage } from "../events/event-message";
 
 export interface ActionNodeSpec<C, R = void> {
   /** The node type, e.g. "cse-slack". */
@@ -297,7 +297,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             refused(msg, `${label}: invalid configuration: ${configError}`, undefined);
             continue;
           }
-          const event = eventOf(msg);
+          const event = eventOfMessage(msg);
           const acceptedAt = new Date(entry.acceptedAt);
           deliver(engine, newJob(event, Number.isNaN(acceptedAt.getTime()) ? new Date() : acceptedAt, entry.id), msg, undefined);
         } catch (error) {
@@ -311,9 +311,9 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           if (!engine) return refused(msg, `${label}: invalid configuration: ${configError}`, { send, done });
           let event: DeliveryEvent;
           try {
-            event = eventOf(msg);
+            event = eventOfMessage(msg);
           } catch (error) {
-            return done(failure(`${(error as Error).message} (${label})`));
+            return refused(msg, `${(error as Error).message} (${label})`, { send, done });
           }
           if (msg.cse === undefined || msg.cse === null) msg.cse = event.cse;
           try {

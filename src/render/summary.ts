@@ -1,7 +1,7 @@
-import { entityOf, isClosed, looksLikeInsight, unwrapEnvelope } from "../events/insight";
+import { entityOf, isClosed } from "../events/insight";
 import { cseMetaFor } from "../events/meta";
-import { isEventTopic } from "../events/types";
 import type { CseMeta, EventTopic, Insight, RuleAutoDisabled, SensorOffline } from "../events/types";
+import { eventOfMessage } from "../events/event-message";
 
 /**
  * The one summary of an event that Slack, Teams, PagerDuty, HipChat and e-mail render their own way
@@ -99,30 +99,6 @@ function entityLabel(type: string): string {
   return ENTITY_LABELS[type.toLowerCase()] ?? type.replace(/^_/, "");
 }
 
-/**
- * The event an action node was given: `msg.topic` + payload, with a bare Insight (or `{data: insight}`)
- * under any other topic taken as `insight.onDemand` (SPEC §4). Throws a clear error for anything else.
- */
-export function eventOf(msg: EventInput): { topic: EventTopic; payload: Insight | SensorOffline | RuleAutoDisabled } {
-  const payload = unwrapEnvelope(msg.payload);
-  if (isEventTopic(msg.topic)) {
-    if (!isObject(payload)) throw new Error(`not a Cloud SIEM event: msg.payload of a "${msg.topic}" event must be an object`);
-    if (msg.topic === "sensor.offline" && !text(payload.sensorId) && !text(payload.sensorName)) {
-      throw new Error('not a Cloud SIEM event: a "sensor.offline" payload needs sensorId or sensorName');
-    }
-    if (msg.topic === "rule.autoDisabled" && !text(payload.ruleId) && !text(payload.ruleName)) {
-      throw new Error('not a Cloud SIEM event: a "rule.autoDisabled" payload needs ruleId or ruleName');
-    }
-    if (msg.topic.startsWith("insight.") && !looksLikeInsight(payload) && !text(payload.id)) {
-      throw new Error(`not a Cloud SIEM event: msg.payload of an "${msg.topic}" event is not an Insight`);
-    }
-    return { topic: msg.topic, payload: payload as any };
-  }
-  if (looksLikeInsight(payload)) return { topic: "insight.onDemand", payload: payload as Insight };
-  const topic = typeof msg.topic === "string" && msg.topic ? `topic "${msg.topic.slice(0, 60)}"` : "no event topic";
-  throw new Error(`not a Cloud SIEM event: ${topic} and msg.payload is not an Insight`);
-}
-
 function metaOf(msg: EventInput, topic: EventTopic, payload: Insight | SensorOffline | RuleAutoDisabled): CseMeta {
   const given = isObject(msg.cse) ? (msg.cse as Partial<CseMeta>) : undefined;
   const computed = cseMetaFor(topic, payload);
@@ -138,7 +114,7 @@ function metaOf(msg: EventInput, topic: EventTopic, payload: Insight | SensorOff
 
 /** The summary of an event message (topic, payload and `msg.cse`, computed when the trigger did not set it). */
 export function summaryOf(msg: EventInput): Summary {
-  const { topic, payload } = eventOf(msg);
+  const { topic, payload } = eventOfMessage(msg);
   const meta = metaOf(msg, topic, payload);
   if (topic === "sensor.offline") return sensorSummary(payload as SensorOffline);
   if (topic === "rule.autoDisabled") return ruleSummary(payload as RuleAutoDisabled);

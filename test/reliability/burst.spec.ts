@@ -106,7 +106,7 @@ describe("a burst of garbage into the trigger and an action node", function () {
     await until(() => counts.a1Out, before + 1);
   });
 
-  it("a payload that passes an action node's input check but cannot be rendered ends in Catch, clearly", async function () {
+  it("a sensor.offline without a sensorId ends in Catch, clearly, and nothing is sent", async function () {
     await helper.unload();
     helper.settings({ cseDelayScale: 0.001 } as any);
     peer.script({ status: 200, body: { ok: true, ts: "1.1" } });
@@ -115,7 +115,7 @@ describe("a burst of garbage into the trigger and an action node", function () {
     const sent = peer.count;
     helper.getNode("n1").receive({ topic: "sensor.offline", payload: { sensorId: "" } } as any);
     const [msg] = await caught.until(1);
-    expect(msg.error.message).to.match(/not a Cloud SIEM event: a "sensor.offline" payload needs sensorId or sensorName/);
+    expect(msg.error.message).to.match(/not a Cloud SIEM event: sensor.offline payload needs a sensorId \(a non-empty string\)/);
     expect(msg.delivery).to.include({ ok: false });
     expect(peer.count).to.equal(sent);
   });

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { cseMetaFor } from "../../src/events/meta";
 import { InputError, normalizeInput } from "../../src/events/normalize";
 import { parseHeaderLines } from "../../src/delivery/headers";
-import { eventOf } from "../../src/nodes/common/event-input";
+import { eventOfMessage as eventOf } from "../../src/events/event-message";
 import { emailContent, EMAIL_LIMITS } from "../../src/render/email";
 import { fullJson } from "../../src/render/full-json";
 import { HIPCHAT_MAX_CHARS, hipChatHtml } from "../../src/render/hipchat-html";

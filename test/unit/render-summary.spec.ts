@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { summaryOf, eventOf, isoUtc } from "../../src/render/summary";
+import { summaryOf, isoUtc } from "../../src/render/summary";
+import { eventOfMessage as eventOf } from "../../src/events/event-message";
 import { fitWithin, TRUNCATION_MARKER, truncateBytes, truncateRendered, truncateText, utf8Bytes } from "../../src/render/truncate";
 import { closedModernInsight, modernInsight, realInsight, realInsightEnvelope, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { eventOf } from "../../src/nodes/common/event-input";
+import { eventOfMessage as eventOf } from "../../src/events/event-message";
 import { modernInsight, realInsight, realInsightEnvelope } from "../fakes/insights";
 
 describe("delivery: which messages are Cloud SIEM events", function () {
@@ -29,8 +29,8 @@ describe("delivery: which messages are Cloud SIEM events", function () {
   });
 
   it("takes sensor and rule events", function () {
-    expect(eventOf({ topic: "sensor.offline", payload: { sensorId: "s", sensorName: "n", sensorZone: "z", lastSeen: "t" } }).cse.key).to.equal("sensor:s:offline");
-    expect(eventOf({ topic: "rule.autoDisabled", payload: { ruleId: "r", ruleName: "n", reason: "x", disabledAt: "t" } }).cse.key).to.equal("rule:r:autoDisabled");
+    expect(eventOf({ topic: "sensor.offline", payload: { sensorId: "s", sensorName: "n", sensorZone: "z", lastSeen: "2026-11-28T02:00:00Z" } }).cse.key).to.equal("sensor:s:offline");
+    expect(eventOf({ topic: "rule.autoDisabled", payload: { ruleId: "r", ruleName: "n", reason: "x", disabledAt: "2026-11-28T02:00:00Z" } }).cse.key).to.equal("rule:r:autoDisabled");
   });
 
   it("refuses anything else with 'not a Cloud SIEM event'", function () {
