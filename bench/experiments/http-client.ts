@@ -1,0 +1,107 @@
+/**
+ * How the HTTP client compares with the bare node:http loop it is built on (not part of `npm run bench`):
+ * CPU time per request of the engine's HttpClient against a bare node:http loop with the same kind of
+ * keep-alive agent, posting the same ~10 KB Insight bodies to the bench sink in its own process, 4 in flight. Run: node --import tsx bench/experiments/http-client.ts
+ */
+import http from "node:http";
+import { HttpClient } from "../../src/delivery/http";
+import { modernInsight } from "../../test/fakes/insights";
+import { median, PeersClient } from "../lib";
+
+const N = Number(process.env.N ?? 3000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const CONCURRENCY = 4;
+
+type Send = (url: string, body: string, signal: AbortSignal) => Promise<number>;
+
+function ours(): Send {
+  const client = new HttpClient();
+  return async (url, body, signal) =>
+    (await client.request({ method: "POST", url, headers: { "Content-Type": "application/json" }, body }, signal)).status;
+}
+
+function nodeHttp(): Send {
+  const agent = new http.Agent({ keepAlive: true });
+  return (url, body, signal) =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname + u.search,
+          method: "POST",
+          agent,
+          signal,
+          headers: { "User-Agent": "node-red-contrib-cse-actions", "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            Buffer.concat(chunks).toString("utf8");
+            resolve(res.statusCode ?? 0);
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
+async function run(send: Send, url: string, bodies: string[]): Promise<{ cpuUs: number; ms: number }> {
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < bodies.length) {
+        const i = next++;
+        const controller = new AbortController();
+        const status = await send(url, bodies[i], controller.signal);
+        if (status !== 200) throw new Error(`status ${status}`);
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUs: (cpu.user + cpu.system) / bodies.length, ms: performance.now() - t0 };
+}
+
+async function main(): Promise<void> {
+  const peers = new PeersClient();
+  try {
+    await peers.ready;
+    const port = await peers.call<number>("startSink");
+    const url = `http://127.0.0.1:${port}/`;
+    const base = modernInsight();
+    const bodies = Array.from({ length: N }, (_, i) => JSON.stringify({ ...base, id: `exp-${i}` }));
+    const variants: Record<string, Send> = { "HttpClient (as shipped)": ours(), "node:http, same agent": nodeHttp() };
+    const cpu: Record<string, number[]> = {};
+    const rate: Record<string, number[]> = {};
+    for (const send of Object.values(variants)) await run(send, url, bodies.slice(0, 500)); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, send] of Object.entries(variants)) {
+        const res = await run(send, url, bodies);
+        (cpu[name] ??= []).push(res.cpuUs);
+        (rate[name] ??= []).push((N * 1000) / res.ms);
+      }
+    }
+    const shipped = median(cpu["HttpClient (as shipped)"]);
+    for (const name of Object.keys(variants)) {
+      console.log(
+        `${name.padEnd(32)} CPU ${median(cpu[name]).toFixed(0).padStart(5)} µs/request (${(shipped / median(cpu[name])).toFixed(2)}× less than shipped), ${median(rate[name]).toFixed(0)} requests/s`,
+      );
+    }
+  } finally {
+    await peers.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
