@@ -6,7 +6,8 @@
  * Write path: the accept line is written synchronously (it is in the operating system's cache — which survives
  * a `kill -9` — before the input handler returns); "done" lines are written behind, once per tick. Losing a
  * "done" line only means a message is sent once more (delivery is at-least-once). The file is emptied when
- * nothing is outstanding and rewritten with only the outstanding entries when it grows; both are cheap.
+ * nothing is outstanding and rewritten with only the outstanding entries when it grows; both are cheap: the
+ * rewrite copies the outstanding lines byte for byte (it knows where each one is) instead of serialising again.
  * No fsync: it can block the event loop for a tenth of a second, and a process crash does not need it (a power
  * failure can lose the last writes).
  */
@@ -65,9 +66,12 @@ const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
 /** An empty-again file is truncated once it holds at least this much finished work. */
 const TRUNCATE_BYTES = 64 * 1024;
 
+/** Compaction copies the outstanding lines in pieces of at most this many bytes. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+
+/** Where an outstanding entry's line is in the file (in bytes), so compaction can copy it without serialising again. */
 interface Live {
-  entry: JournalEntry;
-  /** Size of its line, in UTF-16 units: sizes here only decide when to empty or compact the file. */
+  offset: number;
   bytes: number;
 }
 
@@ -93,9 +97,19 @@ export class FileJournal implements Journal {
     const { entries, skippedLines } = readJournal(file);
     this.report = { skippedLines };
     this.recovered = entries;
-    for (const entry of entries) this.track(entry, lineOf(entry));
     // Rewrite at once: drops finished work and a torn last line (an append after it would be lost with it).
-    this.rewriteFile();
+    this.writeAside((out) => {
+      const batch = new BatchWriter(out);
+      for (const entry of entries) {
+        if (this.live.has(entry.id)) continue;
+        const line = lineOf(entry);
+        this.live.set(entry.id, { offset: batch.bytes, bytes: Buffer.byteLength(line) });
+        batch.add(line);
+      }
+      batch.end();
+      return batch.bytes;
+    });
+    for (const live of this.live.values()) this.liveBytes += live.bytes;
   }
 
   get persistent(): boolean {
@@ -109,12 +123,17 @@ export class FileJournal implements Journal {
 
   add(entry: JournalEntry): void {
     if (this.live.has(entry.id)) return;
+    if (!this.persistent) {
+      this.live.set(entry.id, { offset: 0, bytes: 0 });
+      return;
+    }
     const line = lineOf(entry);
-    this.track(entry, line);
-    if (!this.persistent) return;
+    const bytes = Buffer.byteLength(line);
     // Pending "done" lines first, so the file stays in order; then the accept line, synchronously.
     this.write(this.pending + line);
     this.pending = "";
+    this.live.set(entry.id, { offset: this.fileBytes - bytes, bytes });
+    this.liveBytes += bytes;
   }
 
   remove(id: string): void {
@@ -169,16 +188,14 @@ export class FileJournal implements Journal {
     fs.rmSync(this.file, { force: true });
   }
 
-  private track(entry: JournalEntry, line: string): void {
-    this.live.set(entry.id, { entry, bytes: line.length });
-    this.liveBytes += line.length;
-  }
-
-  private write(text: string): void {
+  /** Appends `text`; returns the bytes written, undefined when the write failed (the journal is memory-only then). */
+  private write(text: string): number | undefined {
+    let written: number | undefined;
     this.guard(() => {
-      fs.writeSync(this.fd!, text);
-      this.fileBytes += text.length;
+      written = fs.writeSync(this.fd!, text);
+      this.fileBytes += written;
     });
+    return written;
   }
 
   /** Replaces the file with the outstanding entries only (write aside, rename), then reopens it for appending. */
@@ -186,21 +203,58 @@ export class FileJournal implements Journal {
     this.guard(() => this.rewriteFile());
   }
 
+  /**
+   * Compaction: copies the outstanding lines, byte for byte, from the file into the aside file (adjacent lines
+   * in one piece, at most COPY_CHUNK_BYTES in memory), so nothing is serialised again and no big string is built.
+   */
   private rewriteFile(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
+    this.writeAside((out) => {
+      const source = fs.openSync(this.file, "r");
+      try {
+        const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+        let total = 0;
+        let runStart = 0;
+        let runEnd = -1;
+        for (const live of this.live.values()) {
+          if (live.offset !== runEnd) {
+            if (runEnd >= 0) copyRange(source, out, runStart, runEnd - runStart, buffer);
+            runStart = live.offset;
+            runEnd = live.offset;
+          }
+          runEnd += live.bytes;
+          live.offset = total;
+          total += live.bytes;
+        }
+        if (runEnd >= 0) copyRange(source, out, runStart, runEnd - runStart, buffer);
+        return total;
+      } finally {
+        fs.closeSync(source);
+      }
+    });
+  }
+
+  /**
+   * Replaces the file by what `fill` writes into a new aside file (returning its size in bytes), then reopens
+   * it for appending. The rename is atomic: a crash before it leaves the old file whole (and a stale aside file
+   * that the next rewrite overwrites).
+   */
+  private writeAside(fill: (fd: number) => number): void {
     const aside = `${this.file}.tmp`;
-    let text = "";
-    for (const { entry } of this.live.values()) text += lineOf(entry);
-    const fd = fs.openSync(aside, "w");
+    const out = fs.openSync(aside, "w");
+    let size: number;
     try {
-      fs.writeSync(fd, text);
+      size = fill(out);
     } finally {
+      fs.closeSync(out);
+    }
+    if (this.fd !== undefined) {
+      const fd = this.fd;
+      this.fd = undefined;
       fs.closeSync(fd);
     }
     fs.renameSync(aside, this.file);
     this.fd = fs.openSync(this.file, "a");
-    this.fileBytes = text.length;
+    this.fileBytes = size;
     this.pending = "";
   }
 
@@ -261,6 +315,41 @@ export function journalFile(dir: string, nodeId: string): string {
     name += /[A-Za-z0-9_.-]/.test(c) && !(name === "" && c === ".") ? c : `%${byte.toString(16).padStart(2, "0").toUpperCase()}`;
   }
   return path.join(dir, `${name || "%00"}.jsonl`);
+}
+
+/** Copies `length` bytes at `position` of `source` to the end of what was written to `target`. */
+function copyRange(source: number, target: number, position: number, length: number, buffer: Buffer): void {
+  while (length > 0) {
+    const read = fs.readSync(source, buffer, 0, Math.min(length, buffer.length), position);
+    if (read <= 0) throw new Error("the journal file is shorter than expected");
+    let done = 0;
+    while (done < read) done += fs.writeSync(target, buffer, done, read - done);
+    position += read;
+    length -= read;
+  }
+}
+
+/** Writes lines in batches of about COPY_CHUNK_BYTES, counting the bytes. */
+class BatchWriter {
+  bytes = 0;
+  private batch: string[] = [];
+  private batchLength = 0;
+
+  constructor(private readonly fd: number) {}
+
+  add(line: string): void {
+    this.batch.push(line);
+    this.batchLength += line.length;
+    this.bytes += Buffer.byteLength(line);
+    if (this.batchLength >= COPY_CHUNK_BYTES) this.end();
+  }
+
+  end(): void {
+    if (this.batch.length === 0) return;
+    fs.writeSync(this.fd, this.batch.join(""));
+    this.batch = [];
+    this.batchLength = 0;
+  }
 }
 
 function lineOf(entry: JournalEntry): string {

@@ -228,4 +228,74 @@ describe("delivery: engine", function () {
     expect(() => engine.submit(newJob(event), { resumed: true })).to.throw(QueueFullError, /closing/);
     expect((await Promise.all(results)).every((r) => r.closed)).to.equal(true);
   });
+
+  it("wakes retries sleeping after a network error or 5xx once another job gets through, but not a Retry-After wait", async function () {
+    let up = false;
+    const attemptsOf = new Map<string, number>();
+    const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
+    const target: Target<{ secret: string }> = {
+      name: "Fake",
+      secrets: () => [],
+      async send(ev, _config, ctx) {
+        const who = String((ev.payload as { sensorId: string }).sensorId);
+        attemptsOf.set(who, ctx.attempt);
+        if (who === "polite") return { kind: "retry", status: 503, reason: "HTTP 503", retryAfterMs: 60_000 };
+        if (who === "stubborn") throw refused();
+        if (up) return { kind: "ok", status: 200 };
+        if (who === "down") throw refused();
+        return { kind: "retry", status: 502, reason: "HTTP 502" };
+      },
+    };
+    const sleeping: number[] = [];
+    const engine = new DeliveryEngine(target, { secret: "" }, {
+      label: 'cse-fake "mine"',
+      concurrency: 5,
+      maxAttempts: 2,
+      random: () => 1,
+      // A backoff here only ends when the engine ends it: nothing waits for a clock.
+      sleep: (ms, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          sleeping.push(ms);
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+        }),
+    });
+    const jobFor = (sensorId: string) => newJob({ ...event, payload: { ...event.payload, sensorId } as DeliveryEvent["payload"] });
+    const [down, badGateway, stubborn, polite] = ["down", "bad-gateway", "stubborn", "polite"].map((who) => engine.submit(jobFor(who)));
+    while (sleeping.length < 4) await new Promise((r) => setImmediate(r));
+    expect([...sleeping].sort((a, b) => a - b)).to.deep.equal([1000, 1000, 1000, 60_000]);
+
+    up = true;
+    expect(await engine.submit(jobFor("fresh"))).to.include({ ok: true, attempts: 1 });
+    // Woken at once: each one's next attempt is its second, and maxAttempts still holds.
+    expect(await down).to.include({ ok: true, attempts: 2 });
+    expect(await badGateway).to.include({ ok: true, attempts: 2 });
+    const gaveUp = await stubborn;
+    expect(gaveUp).to.include({ ok: false, attempts: 2 });
+    expect(gaveUp.error).to.match(/ECONNREFUSED.*gave up after 2 attempts$/);
+    expect(attemptsOf.get("polite")).to.equal(1);
+
+    await engine.close();
+    expect(await polite).to.include({ ok: false, closed: true, attempts: 1 });
+    expect(sleeping).to.have.length(4);
+  });
+
+  it("attempts a long backlog in the order it was accepted", async function () {
+    const order: string[] = [];
+    const target: Target<{ secret: string }> = {
+      name: "Fake",
+      secrets: () => [],
+      async send(ev) {
+        order.push(String((ev.payload as { sensorId: string }).sensorId));
+        return { kind: "ok", status: 200 };
+      },
+    };
+    const engine = new DeliveryEngine(target, { secret: "" }, { label: 'cse-fake "mine"', concurrency: 1 });
+    const ids = Array.from({ length: 3000 }, (_, i) => `s${i}`);
+    const results = ids.map((sensorId) => engine.submit(newJob({ ...event, payload: { ...event.payload, sensorId } as DeliveryEvent["payload"] })));
+    expect(engine.size).to.equal(3000);
+    await Promise.all(results);
+    expect(order).to.deep.equal(ids);
+    expect(engine.size).to.equal(0);
+    await engine.close();
+  });
 });
