@@ -1,7 +1,7 @@
 /**
  * The one way to make an action node: registers the type, reads config + credentials, validates at deploy,
  * parses input events, queues them on the node's delivery engine, shows status, sets msg.delivery, reports
- * failures to Catch, closes cleanly, and serves the editor's Test button.
+ * failures to Catch, closes cleanly, and serves the editor's Test and Preview buttons.
  */
 import path from "node:path";
 import type { Node, NodeAPI, NodeDef } from "node-red";
@@ -21,6 +21,7 @@ import { FileJournal, type Journal, journalFile, MemoryJournal } from "../delive
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOfMessage } from "../events/event-message";
+import { previewOf } from "./preview";
 
 export interface ActionNodeSpec<C, R = void> {
   /** The node type, e.g. "cse-slack". */
@@ -353,7 +354,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       credentials: spec.credentials,
       ...(spec.settings ? { settings: spec.settings } : {}),
     } as any);
-    registerTestRoute(RED, spec);
+    registerAdminRoutes(RED, spec);
   };
 }
 
@@ -364,44 +365,90 @@ function fromEnv(value: unknown): unknown {
   return match ? (process.env[match[1]] ?? "") : value;
 }
 
-/** `POST cse-actions/test/<type>`: sends the sample Insight with the dialog's values, answers {ok, status, message}. */
-function registerTestRoute<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>): void {
+/** The admin routes' body: the open dialog's values, `{id, properties, credentials}`. */
+interface DialogValues {
+  props: Record<string, any>;
+  credentials: Record<string, string | undefined>;
+  label: string;
+}
+
+/**
+ * The dialog's values as the runtime would see them at deploy: `${ENV}` substituted, and a password field that
+ * still shows the stored placeholder (or was not sent) replaced by the saved credential of that node.
+ */
+function dialogValues<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, body: Record<string, any>): DialogValues {
+  const props: Record<string, any> = {};
+  for (const [key, value] of Object.entries(body.properties ?? {})) props[key] = fromEnv(value);
+  const given: Record<string, unknown> = body.credentials ?? {};
+  const stored = (typeof body.id === "string" && (RED.nodes as any).getCredentials?.(body.id)) || {};
+  const credentials: Record<string, string | undefined> = {};
+  for (const key of Object.keys(spec.credentials)) {
+    const value = given[key];
+    const raw = value === undefined || value === STORED_PASSWORD ? stored[key] : String(value);
+    credentials[key] = fromEnv(raw) as string | undefined;
+  }
+  return { props, credentials, label: labelOf(spec.type, props.name) };
+}
+
+/** The sample Insight as the event the Test and Preview buttons use. */
+function sampleEvent(): DeliveryEvent {
+  const payload = sampleInsight();
+  return { topic: "insight.onDemand", payload, cse: cseMetaFor("insight.onDemand", payload) };
+}
+
+/** Registers `POST cse-actions/<action>/<type>` behind the node type's write permission. */
+function adminPost<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, action: string, handler: (values: DialogValues, res: any) => Promise<void> | void): void {
   const admin = (RED as any).httpAdmin;
   if (!admin?.post) return;
   const permission = (RED as any).auth?.needsPermission?.(`${spec.type}.write`) ?? ((_req: any, _res: any, next: () => void) => next());
-  admin.post(`/cse-actions/test/${spec.type}`, permission, async (req: any, res: any) => {
-    const body = (req.body ?? {}) as Record<string, any>;
-    const props: Record<string, any> = {};
-    for (const [key, value] of Object.entries(body.properties ?? {})) props[key] = fromEnv(value);
-    const given: Record<string, unknown> = body.credentials ?? {};
-    const stored = (typeof body.id === "string" && (RED.nodes as any).getCredentials?.(body.id)) || {};
-    const credentials: Record<string, string | undefined> = {};
-    for (const key of Object.keys(spec.credentials)) {
-      const value = given[key];
-      const raw = value === undefined || value === STORED_PASSWORD ? stored[key] : String(value);
-      credentials[key] = fromEnv(raw) as string | undefined;
-    }
-    const label = labelOf(spec.type, props.name);
-    let engine: DeliveryEngine<C, R>;
-    try {
-      const config = buildConfig(spec, RED, props, credentials);
-      engine = new DeliveryEngine(spec.target, config, { ...engineOptions(RED, props, label), maxAttempts: 1, concurrency: 1 });
-    } catch (error) {
-      return res.json({ ok: false, status: null, message: `invalid configuration: ${configProblem(error, credentials)}` });
-    }
-    try {
-      const payload = sampleInsight();
-      const event: DeliveryEvent = { topic: "insight.onDemand", payload, cse: cseMetaFor("insight.onDemand", payload) };
-      const result = await engine.submit(newJob(event));
-      const status = result.status;
-      const message = result.ok
-        ? `sent the sample Insight: ${spec.target.name} answered${status !== null ? ` ${status}` : " ok"}${result.id ? ` (id ${result.id})` : ""}`
-        : (result.error ?? "delivery failed");
-      res.json({ ok: result.ok, status, message: engine.redact(message) });
-    } catch (error) {
-      res.json({ ok: false, status: null, message: engine.redact(String((error as Error)?.message ?? error)) });
-    } finally {
-      await engine.close();
-    }
-  });
+  admin.post(`/cse-actions/${action}/${spec.type}`, permission, (req: any, res: any) => handler(dialogValues(RED, spec, (req.body ?? {}) as Record<string, any>), res));
+}
+
+function registerAdminRoutes<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>): void {
+  adminPost(RED, spec, "test", (values, res) => testSample(RED, spec, values, res));
+  adminPost(RED, spec, "preview", (values, res) => previewSample(RED, spec, values, res));
+}
+
+/** `POST cse-actions/test/<type>`: sends the sample Insight with the dialog's values, answers {ok, status, message}. */
+async function testSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, credentials, label }: DialogValues, res: any): Promise<void> {
+  let engine: DeliveryEngine<C, R>;
+  try {
+    const config = buildConfig(spec, RED, props, credentials);
+    engine = new DeliveryEngine(spec.target, config, { ...engineOptions(RED, props, label), maxAttempts: 1, concurrency: 1 });
+  } catch (error) {
+    return res.json({ ok: false, status: null, message: `invalid configuration: ${configProblem(error, credentials)}` });
+  }
+  try {
+    const result = await engine.submit(newJob(sampleEvent()));
+    const status = result.status;
+    const message = result.ok
+      ? `sent the sample Insight: ${spec.target.name} answered${status !== null ? ` ${status}` : " ok"}${result.id ? ` (id ${result.id})` : ""}`
+      : (result.error ?? "delivery failed");
+    res.json({ ok: result.ok, status, message: engine.redact(message) });
+  } catch (error) {
+    res.json({ ok: false, status: null, message: engine.redact(String((error as Error)?.message ?? error)) });
+  } finally {
+    await engine.close();
+  }
+}
+
+/**
+ * `POST cse-actions/preview/<type>`: the body the node would send for the sample Insight with the dialog's
+ * values, and its size against the target's limits: {ok, body, bytes, limits, message}. Never headers or URL.
+ */
+function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, credentials }: DialogValues, res: any): void {
+  let config: C;
+  try {
+    config = buildConfig(spec, RED, props, credentials);
+  } catch (error) {
+    return res.json({ ok: false, message: `invalid configuration: ${configProblem(error, credentials)}` });
+  }
+  const secrets = [...spec.target.secrets(config), ...Object.values(credentials)].filter((s): s is string => typeof s === "string");
+  try {
+    const preview = previewOf(spec.type, spec.target, sampleEvent(), config);
+    if (!preview) return res.json({ ok: false, message: "no preview for this node" });
+    res.json({ ok: true, body: redact(preview.body, secrets), bytes: preview.bytes, limits: preview.limits, message: preview.summary });
+  } catch (error) {
+    res.json({ ok: false, message: redact(String((error as Error)?.message ?? error), secrets) });
+  }
 }

@@ -179,4 +179,9 @@ export const emailTarget: Target<EmailConfig, unknown> = {
   name: "SMTP server",
   secrets: (c) => [c.smtp.settings.password].filter((s): s is string => !!s),
   send: sendEmail,
+  /** The subject and the plain-text part (the HTML part says the same). */
+  preview(event, config): string {
+    const mail = emailContent(summaryOf(event), config.subject);
+    return `Subject: ${mail.subject}\n\n${mail.text}`;
+  },
 };

@@ -203,6 +203,24 @@ class LookupFailed extends Error {
 }
 
 /** Looks up what the cache does not have, in bulk; resolves each indicator's result. Returns the RF status of this call. */
+/** The body of one bulk look-up (`POST /soar/enrichment`). */
+function lookupBody(chunk: [IndicatorType, string][]): Record<IndicatorType, string[]> {
+  const body: Record<IndicatorType, string[]> = { ip: [], domain: [], hash: [] };
+  for (const [type, value] of chunk) body[type].push(value);
+  return body;
+}
+
+/** What a message asks about: the Insight's indicators (when enriched; always for the sample) and each Signal's. */
+function indicatorsWanted(insight: Insight, config: RecordedFutureConfig) {
+  const signals = (Array.isArray(insight.signals) ? insight.signals : []).filter((s) => s && typeof s.id === "string");
+  const isSample = insight.id === SAMPLE_ID;
+  const insightIndicators = config.enrichInsights || isSample ? indicatorsOfInsight(insight) : { ip: [], domain: [], hash: [] };
+  if (isSample) insightIndicators.ip.push(TEST_INDICATOR);
+  const signalIndicators = config.enrichSignals ? signals.map((s) => ({ id: s.id as string, indicators: indicatorsOfSignal(s) })) : [];
+  const wanted = [...flatten(insightIndicators), ...signalIndicators.flatMap((s) => flatten(s.indicators))];
+  return { isSample, insightIndicators, signalIndicators, wanted };
+}
+
 async function lookUp(wanted: [IndicatorType, string][], config: RecordedFutureConfig, ctx: AttemptContext<RfResources>): Promise<{ results: Map<string, Known>; status?: number; lookups: number }> {
   const cache = ctx.resources.cache;
   const results = new Map<string, Known>();
@@ -227,8 +245,7 @@ async function lookUp(wanted: [IndicatorType, string][], config: RecordedFutureC
       cache.put(key, promise);
       pending.set(key, promise);
     }
-    const body: Record<IndicatorType, string[]> = { ip: [], domain: [], hash: [] };
-    for (const [type, value] of chunk) body[type].push(value);
+    const body = lookupBody(chunk);
     let answer: HttpAnswer;
     try {
       lookups++;
@@ -297,16 +314,21 @@ export const recordedFutureTarget: Target<RecordedFutureConfig, RfResources> = {
   secrets: (c) => [c.apiToken],
   open: (c) => ({ cache: new IndicatorCache(c.cacheTtlMs, c.cacheSize) }),
   close: (r) => r.cache.clear(),
+  /** The look-up body (one per 1,000 distinct indicators; the cache may spare some of them). */
+  preview(event, config): string {
+    if (!event.topic.startsWith("insight.")) return "(no look-up: only Insights are enriched)";
+    const distinct = new Map<string, [IndicatorType, string]>();
+    for (const [type, value] of indicatorsWanted(event.payload as Insight, config).wanted) distinct.set(keyOf(type, value), [type, value]);
+    const all = [...distinct.values()];
+    const bodies: string[] = [];
+    for (let start = 0; start < all.length; start += MAX_PER_REQUEST) bodies.push(JSON.stringify(lookupBody(all.slice(start, start + MAX_PER_REQUEST))));
+    return bodies.join("\n") || "(no look-up: the Insight has no IP address, domain or hash)";
+  },
   async send(event: DeliveryEvent, config, ctx): Promise<Outcome> {
     const enrichments: Enrichments = { insight: [], signals: {} };
     if (!event.topic.startsWith("insight.")) return { kind: "ok", msg: { enrichments } };
     const insight = event.payload as Insight;
-    const signals = (Array.isArray(insight.signals) ? insight.signals : []).filter((s) => s && typeof s.id === "string");
-    const isSample = insight.id === SAMPLE_ID;
-    const insightIndicators = config.enrichInsights || isSample ? indicatorsOfInsight(insight) : { ip: [], domain: [], hash: [] };
-    if (isSample) insightIndicators.ip.push(TEST_INDICATOR);
-    const signalIndicators = config.enrichSignals ? signals.map((s) => ({ id: s.id as string, indicators: indicatorsOfSignal(s) })) : [];
-    const wanted = [...flatten(insightIndicators), ...signalIndicators.flatMap((s) => flatten(s.indicators))];
+    const { isSample, insightIndicators, signalIndicators, wanted } = indicatorsWanted(insight, config);
 
     let looked: Awaited<ReturnType<typeof lookUp>>;
     try {

@@ -249,6 +249,11 @@ export const snsTarget: Target<SnsConfig, SNSClient> = {
   secrets: (c) => [c.secretAccessKey, c.accessKeyId].filter((s): s is string => Boolean(s)),
   open: (c) => openSnsClient(c),
   close: (client) => client.destroy(),
+  /** The Publish call's Subject, Message and MessageAttributes (and FIFO ids), as JSON. */
+  preview(event, c): string {
+    const { TopicArn: _topic, ...input } = publishInput(event, c);
+    return JSON.stringify(input);
+  },
   async send(event, c, ctx): Promise<Outcome> {
     if (c.endpoint) await ctx.checkHost(c.endpoint);
     let input: PublishCommandInput;

@@ -101,6 +101,11 @@ export interface Target<C, R = void> {
   classify?(answer: HttpAnswer, event: DeliveryEvent, config: C): Outcome | undefined;
   /** Custom form: one attempt. */
   send?(event: DeliveryEvent, config: C, ctx: AttemptContext<R>): Promise<Outcome>;
+  /**
+   * Custom form: what `send` would transmit for an event, as text, for the editor's Preview. Never a
+   * secret (no credentials, no addresses that are secret). HTTP-form targets are previewed from `request`.
+   */
+  preview?(event: DeliveryEvent, config: C): string;
   /** Per-node resources, opened when the node starts. */
   open?(config: C): R;
   /** Called once when the node closes, after in-flight attempts were aborted. */
