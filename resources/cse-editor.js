@@ -145,5 +145,20 @@
     });
   }
 
-  window.CseActions = { dialogValues: dialogValues, testButton: testButton, previewButton: previewButton, isEnvVar: isEnvVar, validators: validators };
+  /** What every action node's dialog does on opening: spinners on the Advanced fields, Test and Preview buttons. */
+  function actionDialog(node, type) {
+    $("#node-input-timeout").spinner({ min: 1000, step: 1000 });
+    $("#node-input-maxAttempts").spinner({ min: 1, max: 20 });
+    testButton(node, type);
+    previewButton(node, type);
+  }
+
+  window.CseActions = {
+    actionDialog: actionDialog,
+    dialogValues: dialogValues,
+    testButton: testButton,
+    previewButton: previewButton,
+    isEnvVar: isEnvVar,
+    validators: validators,
+  };
 })();
