@@ -3,6 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { DEFAULT_RUNTIME, type Runtime } from "./runtimes";
 
 const repoRoot = path.join(__dirname, "..", "..", "..");
 export const PACKAGE_NAME = "node-red-contrib-cse-actions";
@@ -34,9 +35,11 @@ export function packedFiles(): string[] {
 export interface NodeRedOptions {
   /** Extra lines inside `module.exports = { ... }` of settings.js. */
   settings?: string;
+  /** The Node-RED and Node.js to run (default: Node-RED 4.1 from devDependencies on the tests' Node.js). */
+  runtime?: Runtime;
 }
 
-/** A real Node-RED 4.1, started from its CLI with a user directory into which the package tarball is installed. */
+/** A real Node-RED, started from its CLI with a user directory into which the package tarball is installed. */
 export class NodeRedProcess {
   readonly userDir: string;
   port = 0;
@@ -83,8 +86,8 @@ export class NodeRedProcess {
 };
 `,
     );
-    const red = require.resolve("node-red/red.js");
-    this.child = spawn(process.execPath, [red, "-u", this.userDir, "-p", String(this.port)], {
+    const { node, red } = this.options.runtime ?? DEFAULT_RUNTIME;
+    this.child = spawn(node, [red, "-u", this.userDir, "-p", String(this.port)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     });
