@@ -6,7 +6,7 @@
 import path from "node:path";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { cseMetaFor } from "../events/meta";
-import { sampleInsight } from "../events/sample-insight";
+import { sampleInsight, sampleRuleAutoDisabled, sampleSensorOffline } from "../events/sample-insight";
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_TIMEOUT_MS,
@@ -370,6 +370,8 @@ interface DialogValues {
   props: Record<string, any>;
   credentials: Record<string, string | undefined>;
   label: string;
+  /** Preview's sample: "insight" (default), "sensor" or "rule". */
+  sample?: unknown;
 }
 
 /**
@@ -387,11 +389,19 @@ function dialogValues<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, body: Reco
     const raw = value === undefined || value === STORED_PASSWORD ? stored[key] : String(value);
     credentials[key] = fromEnv(raw) as string | undefined;
   }
-  return { props, credentials, label: labelOf(spec.type, props.name) };
+  return { props, credentials, label: labelOf(spec.type, props.name), sample: body.sample };
 }
 
-/** The sample Insight as the event the Test and Preview buttons use. */
-function sampleEvent(): DeliveryEvent {
+/** The sample event the Test button sends and Preview renders: the sample Insight, or (Preview) a sensor or rule event. */
+function sampleEvent(sample?: unknown): DeliveryEvent {
+  if (sample === "sensor") {
+    const payload = sampleSensorOffline();
+    return { topic: "sensor.offline", payload, cse: cseMetaFor("sensor.offline", payload) };
+  }
+  if (sample === "rule") {
+    const payload = sampleRuleAutoDisabled();
+    return { topic: "rule.autoDisabled", payload, cse: cseMetaFor("rule.autoDisabled", payload) };
+  }
   const payload = sampleInsight();
   return { topic: "insight.onDemand", payload, cse: cseMetaFor("insight.onDemand", payload) };
 }
@@ -433,10 +443,12 @@ async function testSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { prop
 }
 
 /**
- * `POST cse-actions/preview/<type>`: the body the node would send for the sample Insight with the dialog's
- * values, and its size against the target's limits: {ok, body, bytes, limits, message}. Never headers or URL.
+ * `POST cse-actions/preview/<type>`: the body the node would send for the sample event (`sample`: the Insight,
+ * "sensor" or "rule") with the dialog's values, and its size against the target's limits: {ok, body, bytes,
+ * limits, message}; a value that does not work (a template that does not parse) is the message instead. Never
+ * headers or URL.
  */
-function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, credentials }: DialogValues, res: any): void {
+function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, credentials, sample }: DialogValues, res: any): void {
   let config: C;
   try {
     config = buildConfig(spec, RED, props, credentials);
@@ -445,7 +457,7 @@ function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, 
   }
   const secrets = [...spec.target.secrets(config), ...Object.values(credentials)].filter((s): s is string => typeof s === "string");
   try {
-    const preview = previewOf(spec.type, spec.target, sampleEvent(), config);
+    const preview = previewOf(spec.type, spec.target, sampleEvent(sample), config);
     if (!preview) return res.json({ ok: false, message: "no preview for this node" });
     res.json({ ok: true, body: redact(preview.body, secrets), bytes: preview.bytes, limits: preview.limits, message: preview.summary });
   } catch (error) {
