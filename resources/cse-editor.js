@@ -109,11 +109,18 @@
   /** The open Preview (one at a time): it follows the dialog's edits until it or the node's dialog closes. */
   var openPreview = null;
 
-  /** Shows an answer of the preview route: the body and its size line, or what stops the node from sending. */
+  /**
+   * Shows an answer of the preview route: the body and its size line, or what stops the node from sending. The
+   * dialog opens with the first answer, so it never shows an empty body.
+   */
   function showAnswer(preview, answer) {
     preview.message.text(answer.ok ? answer.message || "" : "Nothing would be sent:");
     preview.body.toggleClass("cse-preview-error", !answer.ok).css("color", answer.ok ? "" : "var(--red-ui-text-color-error, #d00)");
     preview.body.text(answer.ok ? answer.body : String(answer.message || "no preview for this node"));
+    if (!preview.shown) {
+      preview.shown = true;
+      preview.open();
+    }
   }
 
   /** Asks the runtime for the body the node would send for the chosen sample, with the values in the dialog now. */
@@ -121,13 +128,17 @@
     var values = dialogValues(preview.node, preview.type);
     values.sample = preview.select.val();
     var asked = (preview.asked = (preview.asked || 0) + 1);
+    // Only the latest answer counts, and only while this Preview is still wanted.
+    var current = function () {
+      return asked === preview.asked && openPreview === preview;
+    };
     $.ajax({ url: "cse-actions/preview/" + preview.type, type: "POST", contentType: "application/json", data: JSON.stringify(values) })
       .done(function (answer) {
-        if (asked === preview.asked) showAnswer(preview, answer);
+        if (current()) showAnswer(preview, answer);
       })
       .fail(function (xhr) {
         var reason = (xhr.responseJSON && xhr.responseJSON.message) || String(xhr.responseText || xhr.statusText || "").slice(0, 200);
-        if (asked === preview.asked) showAnswer(preview, { ok: false, message: "HTTP " + xhr.status + " " + reason });
+        if (current()) showAnswer(preview, { ok: false, message: "HTTP " + xhr.status + " " + reason });
       });
   }
 
@@ -141,7 +152,8 @@
   }
 
   function closePreview() {
-    if (openPreview) openPreview.box.dialog("close");
+    if (openPreview && openPreview.shown) openPreview.box.dialog("close");
+    else openPreview = null;
   }
   // A Preview belongs to the node's dialog: it closes with it, for every action node.
   RED.events.on("editor:close", closePreview);
@@ -171,19 +183,21 @@
       refreshPreview(preview);
     });
     openPreview = preview;
-    box.dialog({
-      title: "Preview: " + type,
-      modal: false,
-      width: Math.min(760, $(window).width() - 60),
-      position: { my: "left top", at: "left+20 top+80", of: window },
-      classes: { "ui-dialog": "cse-preview-dialog" },
-      buttons: [{ text: "Close", click: function () { $(this).dialog("close"); } }],
-      close: function () {
-        if (openPreview === preview) openPreview = null;
-        clearTimeout(preview.timer);
-        box.dialog("destroy").remove();
-      },
-    });
+    preview.open = function () {
+      box.dialog({
+        title: "Preview: " + type,
+        modal: false,
+        width: Math.min(760, $(window).width() - 60),
+        position: { my: "left top", at: "left+20 top+80", of: window },
+        classes: { "ui-dialog": "cse-preview-dialog" },
+        buttons: [{ text: "Close", click: function () { $(this).dialog("close"); } }],
+        close: function () {
+          if (openPreview === preview) openPreview = null;
+          clearTimeout(preview.timer);
+          box.dialog("destroy").remove();
+        },
+      });
+    };
     refreshPreview(preview);
   }
 
