@@ -152,6 +152,9 @@ export function templateView(event: TemplateEvent, summary: Summary): TemplateVi
     const entity = plain({ type: summary.entity.type, value: summary.entity.value }) as Record<string | symbol, unknown>;
     entity[SHOWN] = summary.entity.value;
     view.entity = entity;
+    // Inside {{#insight}}, `entity` is the Insight's own: written whole it prints the same value.
+    const own = (view.insight as Record<string, unknown> | undefined)?.entity;
+    if (own && typeof own === "object") (own as Record<symbol, unknown>)[SHOWN] = summary.entity.value;
   }
   return view;
 }

@@ -226,4 +226,27 @@ describe("cse-slack node", function () {
     expect(msg.error.message).to.contain(`cse-slack "SOC": invalid configuration: template: ${BROKEN_PROBLEM}`);
     expect(peer.requests).to.have.length(0);
   });
+
+  it("the shipped template example posts its own words for an Insight and for a sensor going offline", async function () {
+    const { flow, modules } = example("Slack - a message in your own words (template)");
+    for (const n of flow) {
+      if (n.type === "cse-slack") n.apiUrl = `${peer.url}/api`;
+    }
+    const id: string = flow.find((n: any) => n.type === "cse-slack").id;
+    await helper.load([...modules, slackNode], flow, { [id]: { apiKey: TOKEN } });
+    const inject = (name: string) => (helper.getNode(flow.find((n: any) => n.type === "inject" && n.name === name).id) as any).receive({});
+    inject("Sample Insight");
+    const [insight] = await peer.waitForRequests(1);
+    expect(insight.json).to.deep.equal({
+      channel: "#soc-alerts",
+      text:
+        ":rotating_light: *HIGH* *INSIGHT-1234*: Initial Access with Command and Control\n" +
+        "Entity: `10.0.0.5` · MITRE: Initial Access, Command and Control\n" +
+        "<https://service.sumologic.com/sec/insight/8e1b2f3c-4d5e-4f60-8a7b-9c0d1e2f3a4b|Open in Cloud SIEM>\n",
+      unfurl_links: false,
+    });
+    inject("Sample sensor offline");
+    const [, sensor] = await peer.waitForRequests(2);
+    expect(sensor.json.text).to.equal("*Network Sensor offline: edge-sensor-7*\nZone dmz, last seen 2026-11-28 02:00:00 UTC\n");
+  });
 });

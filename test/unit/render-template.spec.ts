@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
 import { cseMetaFor } from "../../src/events/meta";
 import type { EventTopic, Insight } from "../../src/events/types";
 import { EMAIL_LIMITS } from "../../src/render/email";
@@ -116,6 +118,7 @@ describe("message templates: the view (SPEC §8)", () => {
   it("prints a missing value as nothing, never undefined, null or [object Object]", () => {
     const text = plain("[{{nothing}}|{{insight.nothing.deeper}}|{{sensor.sensorName}}|{{insight.status}}|{{insight.closedBy}}|{{.}}|{{insight}}]");
     expect(text).to.equal("[||||||]");
+    expect(plain("{{#insight}}{{entity}}{{/insight}} {{insight.entity}} {{payload.entity}}")).to.equal("10.0.0.5 10.0.0.5 10.0.0.5");
     expect(plain("{{insight.tags}}")).to.equal((modernInsight().tags as string[]).join(", "));
   });
 
@@ -276,5 +279,35 @@ describe("message templates: the default templates", () => {
       expect(pagerduty(event, DEFAULT_TEMPLATES.pagerduty).payload?.summary ?? incidentSummary(s)).to.equal(incidentSummary(s));
       expect(mail(event, DEFAULT_TEMPLATES.emailSubject, "").subject).to.equal(mail(event, "", "").subject);
     }
+  });
+});
+
+describe("message templates: the README's worked templates", () => {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+  const [slackTemplate, emailTemplate, pagerDutyTemplate] = [...readme.matchAll(/```mustache\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const sensor = eventOf("sensor.offline", sensorOfflinePayload());
+  const rule = eventOf("rule.autoDisabled", ruleAutoDisabledPayload());
+
+  it("Slack: the template of the example flow", () => {
+    const flow = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "examples", "Slack - a message in your own words (template).json"), "utf8"));
+    expect(flow.find((n: any) => n.type === "cse-slack").template).to.equal(slackTemplate);
+  });
+
+  it("e-mail: says what happened for every event type", () => {
+    const insight = mail(created(), "[{{severity}}{{^severity}}CSE{{/severity}}] {{title}}", emailTemplate);
+    expect(insight.subject).to.equal("[HIGH] INSIGHT-1234: Initial Access with Command and Control");
+    expect(insight.text).to.contain("Severity: HIGH    Status: New\nEntity:   10.0.0.5\nTactics:  Initial Access (TA0001)  Command and Control (TA0011)");
+    expect(insight.text).to.contain("- Successful login from a new country [Initial Access]\n- Beacon to a known C2 domain [Command and Control]\n");
+    expect(insight.text).to.contain(`Open in Cloud SIEM: ${UI}/sec/insight/`);
+    expect(mail(sensor, "[{{severity}}{{^severity}}CSE{{/severity}}] {{title}}", emailTemplate).text).to.contain(
+      "Sensor edge-sensor-7 (sensor-7) in zone dmz has not reported since 2026-11-28T02:00:00Z.",
+    );
+    expect(mail(rule, "", emailTemplate).text).to.contain("Rule Noisy login rule (MATCH-S00475) was disabled automatically: more than 100000 signals in one hour");
+  });
+
+  it("PagerDuty: the summaries the README promises", () => {
+    expect(pagerduty(created(), pagerDutyTemplate.trim()).payload.summary).to.equal("[CSE][HIGH] INSIGHT-1234 10.0.0.5 Initial Access, Command and Control");
+    expect(pagerduty(sensor, pagerDutyTemplate.trim()).payload.summary).to.equal("[CSE][OPS] sensor-offline edge-sensor-7 zone=dmz");
+    expect(pagerduty(rule, pagerDutyTemplate.trim()).payload.summary).to.equal("[CSE][OPS] rule-disabled MATCH-S00475");
   });
 });
