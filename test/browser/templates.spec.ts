@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { NodeRedProcess, packPackage } from "../e2e/support/node-red-process";
+import { RUNTIMES } from "../e2e/support/runtimes";
 import { DEFAULT_TEMPLATES } from "../../src/render/template-defaults";
 import { CHROMIUM_MISSING, addNodes, cancelOpenDialogs, chromiumInstalled, closeDialog, launchBrowser, openDialog, openEditor } from "./support/editor";
 
@@ -16,7 +17,7 @@ const repoRoot = path.join(__dirname, "..", "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));
 const allTypes = Object.keys(pkg["node-red"].nodes as Record<string, string>);
 
-describe("browser: message templates in the dialog, with the live Preview", function () {
+for (const runtime of RUNTIMES) describe(`browser: message templates in the dialog, with the live Preview, on ${runtime.label}`, function () {
   this.timeout(120_000);
   let workDir = "";
   let nodeRed: NodeRedProcess | undefined;
@@ -30,7 +31,7 @@ describe("browser: message templates in the dialog, with the live Preview", func
       this.skip();
     }
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-templates-"));
-    nodeRed = new NodeRedProcess(packPackage(workDir));
+    nodeRed = new NodeRedProcess(packPackage(workDir), { runtime });
     nodeRed.install();
     await nodeRed.start();
     browser = await launchBrowser();
