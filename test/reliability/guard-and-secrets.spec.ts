@@ -189,8 +189,8 @@ describe("secret hygiene: GET /flows and the Test button", function () {
     for (const id of actionIds) helper.getNode(id).receive(eventMsg());
     // Each node fails (kept in the list) or refuses the message (cse-xsoar: a client certificate needs https).
     const deadline = Date.now() + 10_000;
-    let failed: any[] = [];
-    let statuses: any[] = [];
+    let failed: any[];
+    let statuses: any[];
     for (;;) {
       statuses = (await helper.request().get("/cse-actions/status").expect(200)).body;
       failed = (await helper.request().get("/cse-actions/failed").expect(200)).body;
