@@ -46,8 +46,8 @@ export function registerOpsRoutes(RED: NodeAPI): void {
       const { node, id } = req.params;
       const entry = await ops.store.get(node, id);
       if (!entry) return notFound(res, req.params);
-      const answer = await retry(ops, ops.store, [entry]);
-      res.status(answer.retried > 0 ? 202 : answer.status).json(answer);
+      const { status, ...answer } = await retry(ops, ops.store, [entry]);
+      res.status(answer.retried > 0 ? 202 : status).json(answer);
     }),
   );
 
@@ -57,8 +57,8 @@ export function registerOpsRoutes(RED: NodeAPI): void {
     handle(async (req, res) => {
       // Oldest first, so the target receives them in the order they first came.
       const entries = (await ops.store.list(req.params.node)).reverse();
-      const answer = await retry(ops, ops.store, entries);
-      res.status(answer.retried > 0 || entries.length === 0 ? 202 : answer.status).json(answer);
+      const { status, ...answer } = await retry(ops, ops.store, entries);
+      res.status(answer.retried > 0 || entries.length === 0 ? 202 : status).json(answer);
     }),
   );
 
@@ -87,6 +87,7 @@ interface RetryAnswer {
   retried: number;
   /** Entries left in the list, with why. */
   kept: { id: string; reason: string }[];
+  /** The HTTP status when nothing was retried: 409 (node not running) or 503 (refused). */
   status: number;
 }
 

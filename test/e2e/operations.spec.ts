@@ -10,7 +10,7 @@ import path from "node:path";
 import { modernInsight } from "../fakes/insights";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
-import { adminAuthSettings, bearer, OPERATOR, operationsFlow, tokenFor, VIEWER } from "./support/operations";
+import { adminAuthSettings, bearer, OPERATOR, operationsFlow, RESENDER, SCRAPER_TOKEN, tokenFor, VIEWER } from "./support/operations";
 
 const PASSWORD = "SECRET-receiver-password-7f3a";
 
@@ -108,6 +108,28 @@ describe("e2e: the operations admin API behind Node-RED's admin authentication",
     for (const answer of [JSON.stringify(statuses), text, JSON.stringify(await failedList()), detail]) {
       expect(answer).to.not.include("SECRET").and.not.include(basic);
     }
+  });
+
+  it("lets a scraper with a fixed token of only cse-actions.read (adminAuth.tokens) read the metrics, nothing else", async () => {
+    const metrics = await api("GET", "metrics", SCRAPER_TOKEN);
+    expect(metrics.status).to.equal(200);
+    expect(await metrics.text()).to.include("# TYPE cse_queue_depth gauge");
+    expect((await api("GET", "failed", SCRAPER_TOKEN)).status).to.equal(200);
+    expect((await api("POST", "failed/ops.post/retry", SCRAPER_TOKEN)).status).to.equal(401);
+    const flows = await fetch(`${nodeRed.url}/flows`, { headers: bearer(SCRAPER_TOKEN) });
+    expect(flows.status, "no other admin API").to.equal(401);
+  });
+
+  it('lets a user with ["read", "cse-actions.write"] change the failed list but not deploy', async () => {
+    const resender = await tokenFor(nodeRed.url, RESENDER);
+    expect((await api("DELETE", "failed/ops.post/no-such-id", resender)).status, "permitted, and unknown").to.equal(404);
+    expect((await api("POST", "failed/ops.post/no-such-id/retry", resender)).status).to.equal(404);
+    const deploy = await fetch(`${nodeRed.url}/flows`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", ...bearer(resender) },
+      body: JSON.stringify({ flows: [] }),
+    });
+    expect(deploy.status).to.equal(401);
   });
 
   it("keeps the failed list across a restart of Node-RED and delivers it on the operator's retry, with the same key", async () => {
