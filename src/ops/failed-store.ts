@@ -159,6 +159,8 @@ export class FileFailedStore extends MemoryFailedStore {
     } catch {
       return;
     }
+    // A last line cut short by a crash is ended, so that the next append starts a line of its own.
+    if (text.length > 0 && !text.endsWith("\n")) fs.appendFileSync(file, "\n");
     let node: string | undefined;
     let count = 0;
     for (const line of text.split("\n")) {
