@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { journalFile, serialiseMessage } from "../delivery/journal";
+import { journalFile, jsonLines, serialiseMessage } from "../delivery/journal";
 
 /** How many failed messages are kept per node; the oldest goes first. */
 export const FAILED_PER_NODE = 1000;
@@ -162,16 +162,8 @@ export class FileFailedStore extends MemoryFailedStore {
     // A last line cut short by a crash is ended, so that the next append starts a line of its own.
     if (text.length > 0 && !text.endsWith("\n")) fs.appendFileSync(file, "\n");
     let node: string | undefined;
-    let count = 0;
-    for (const line of text.split("\n")) {
-      if (!line.trim()) continue;
-      let record: any;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        continue; // a line cut short by a crash
-      }
-      count++;
+    const { records } = jsonLines(text);
+    for (const record of records as any[]) {
       if (record && typeof record.removed === "string") {
         if (node !== undefined) this.forget(node, record.removed);
       } else if (record && typeof record.node === "string" && typeof record.id === "string" && record.msg && typeof record.msg === "object") {
@@ -179,7 +171,7 @@ export class FileFailedStore extends MemoryFailedStore {
         this.keep(record as FailedEntry);
       }
     }
-    if (node !== undefined) this.lines.set(node, count);
+    if (node !== undefined) this.lines.set(node, records.length);
   }
 
   /** Appends to the node's file after its earlier writes; compacts when the file is mostly history. */
