@@ -27,6 +27,34 @@ export function actionOps(RED: NodeAPI, node: Node, name: string, handle: Action
     status.lastError = text;
     status.lastErrorAt = new Date().toISOString();
   };
+  /** Bookkeeping that fails is reported, never thrown into the delivery path. */
+  const safely = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      node.warn(`${type}: ${what} failed (${(error as Error)?.message ?? error})`);
+    }
+  };
+  const keep = (messageId: string, msg: Record<string, any>, result: DeliveryResult, reason: string) => {
+    const entry = failedEntry(
+      {
+        node: id,
+        id: messageId,
+        type,
+        failedAt: new Date().toISOString(),
+        reason,
+        topic: typeof msg.cse?.event === "string" ? msg.cse.event : typeof msg.topic === "string" ? msg.topic : "",
+        key: typeof msg.cse?.key === "string" ? msg.cse.key : "",
+        attempts: result.attempts,
+        status: result.status,
+      },
+      msg,
+    );
+    ops.store.add(entry).then(
+      () => ops.failedChanged(id),
+      (error) => node.warn(`${type}: the failed message could not be kept (${(error as Error)?.message ?? error})`),
+    );
+  };
   return {
     state(state, text) {
       status.state = state.phase;
@@ -42,38 +70,21 @@ export function actionOps(RED: NodeAPI, node: Node, name: string, handle: Action
       if (result.closed) return;
       if (result.ok) {
         status.delivered++;
-        ops.metrics.finished(type, id, "delivered", result.durationMs);
+        safely("counting a delivery", () => ops.metrics.finished(type, id, "delivered", result.durationMs));
         ops.changed();
         return;
       }
       status.failed++;
       const reason = result.error ?? result.reason ?? "delivery failed";
       noteError(reason);
-      ops.metrics.finished(type, id, "failed", result.durationMs);
+      safely("counting a failure", () => ops.metrics.finished(type, id, "failed", result.durationMs));
       ops.changed();
-      const entry = failedEntry(
-        {
-          node: id,
-          id: messageId,
-          type,
-          failedAt: new Date().toISOString(),
-          reason,
-          topic: typeof msg.cse?.event === "string" ? msg.cse.event : typeof msg.topic === "string" ? msg.topic : "",
-          key: typeof msg.cse?.key === "string" ? msg.cse.key : "",
-          attempts: result.attempts,
-          status: result.status,
-        },
-        msg,
-      );
-      ops.store.add(entry).then(
-        () => ops.failedChanged(id),
-        (error) => node.warn(`${type}: the failed message could not be kept (${(error as Error)?.message ?? error})`),
-      );
+      safely("keeping the failed message", () => keep(messageId, msg, result, reason));
     },
     refused(reason) {
       status.refused++;
       noteError(reason);
-      ops.metrics.finished(type, id, "refused");
+      safely("counting a refusal", () => ops.metrics.finished(type, id, "refused"));
       ops.changed();
     },
     close() {
