@@ -25,7 +25,14 @@ export function registerOpsRoutes(RED: NodeAPI): void {
     read,
     handle(async (req, res) => {
       const node = typeof req.query?.node === "string" && req.query.node ? req.query.node : undefined;
-      res.json((await ops.store.list(node)).map(summaryOf));
+      const limit = req.query?.limit === undefined ? undefined : Number(req.query.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+        res.status(400).json({ message: "limit: must be a positive whole number" });
+        return;
+      }
+      const list = await ops.store.list(node);
+      res.set("X-Total-Count", String(list.length));
+      res.json((limit === undefined ? list : list.slice(0, limit)).map(summaryOf));
     }),
   );
 

@@ -153,6 +153,11 @@ describe("operations: failed messages, retry, status and metrics", function () {
     const third = await failOne(3);
     expect((await failed()).map((e) => e.key.slice(0, 36))).to.deep.equal([3, 2, 1].map((n) => `aaaaaaaa-0000-4000-8000-${String(n).padStart(12, "0")}`));
 
+    const newest = await helper.request().get("/cse-actions/failed?limit=2").expect(200);
+    expect(newest.body.map((e: any) => e.id)).to.deep.equal((await failed()).slice(0, 2).map((e) => e.id));
+    expect(newest.headers["x-total-count"]).to.equal("3");
+    expect((await helper.request().get("/cse-actions/failed?limit=0").expect(400)).body.message).to.match(/^limit: /);
+
     await helper.request().delete(`/cse-actions/failed/n1/${third.id}`).expect(204);
     await helper.request().delete(`/cse-actions/failed/n1/${third.id}`).expect(404);
     expect(await failed()).to.have.length(2);
