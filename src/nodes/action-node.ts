@@ -259,6 +259,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       } catch (error) {
         configError = configProblem(error, credentials);
         this.status({ fill: "red", shape: "ring", text: short(configError) });
+        ops.invalid(`${label}: invalid configuration: ${configError}`);
       }
       const journal = openJournal(RED, this, label);
       /** Set when the node closes: a removed node reports what it could not finish, a stopped one keeps it. */

@@ -13,6 +13,8 @@ export interface ActionOps {
   state(state: EngineState, text: string): void;
   /** A message's outcome: delivered, or failed for good (kept in the failed list). Not called for closed ones. */
   settled(id: string, msg: Record<string, any>, result: DeliveryResult): void;
+  /** The node cannot deliver anything: its configuration is invalid (`text` says why). */
+  invalid(text: string): void;
   /** A message the node refused (invalid configuration, queue full, node closing). */
   refused(reason: string): void;
   /** The node closed. */
@@ -80,6 +82,12 @@ export function actionOps(RED: NodeAPI, node: Node, name: string, handle: Action
       safely("counting a failure", () => ops.metrics.finished(type, id, "failed", result.durationMs));
       ops.changed();
       safely("keeping the failed message", () => keep(messageId, msg, result, reason));
+    },
+    invalid(text) {
+      status.state = "invalid";
+      status.stateText = text;
+      noteError(text);
+      ops.changed();
     },
     refused(reason) {
       status.refused++;

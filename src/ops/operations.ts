@@ -30,7 +30,7 @@ export interface ActionStatus {
   refused: number;
   lastError: string | null;
   lastErrorAt: string | null;
-  /** sending | retrying | sent | failed | idle (nothing yet), and the node's status text. */
+  /** sending | retrying | sent | failed | idle (nothing yet) | invalid (configuration), and the node's status text. */
   state: string;
   stateText: string;
 }

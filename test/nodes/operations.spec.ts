@@ -186,6 +186,19 @@ describe("operations: failed messages, retry, status and metrics", function () {
     expect(peer.requests).to.have.length(1);
   });
 
+  it("status shows a node whose configuration is invalid, and counts the messages it refuses (not kept as failed)", async function () {
+    await load({}, [], [httpPostNode], { url: "ftp://example.com/in" });
+    const caught = new Inbox("caught");
+    helper.getNode("n1").receive(insightMsg(1));
+    await caught.until(1);
+    const [status] = (await helper.request().get("/cse-actions/status").expect(200)).body;
+    expect(status).to.include({ id: "n1", state: "invalid", refused: 1, failed: 0 });
+    expect(status.lastError).to.match(/invalid configuration: url/);
+    expect(await failed()).to.deep.equal([]);
+    const metrics = (await helper.request().get("/cse-actions/metrics").expect(200)).text;
+    expect(sample(metrics, "cse_deliveries_total", { type: "cse-http-post", node: "n1", outcome: "refused" })).to.equal(1);
+  });
+
   it("keeps the failed list across a restart (a file under the user directory) and retries it after the restart", async function () {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-ops-"));
     await load({ userDir });
