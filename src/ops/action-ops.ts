@@ -6,6 +6,7 @@
 import type { Node, NodeAPI } from "node-red";
 import type { DeliveryResult, EngineState } from "../delivery/engine";
 import { failedEntry } from "./failed-store";
+import type { Outcome } from "./metrics";
 import { operationsOf, type ActionHandle } from "./operations";
 
 export interface ActionOps {
@@ -36,6 +37,11 @@ export function actionOps(RED: NodeAPI, node: Node, name: string, handle: Action
     } catch (error) {
       node.warn(`${type}: ${what} failed (${(error as Error)?.message ?? error})`);
     }
+  };
+  /** Set once the node closed: its series are gone, an outcome reported after that must not bring them back. */
+  let closed = false;
+  const count = (outcome: Outcome, durationMs?: number) => {
+    if (!closed) safely(`counting a ${outcome} message`, () => ops.metrics.finished(type, id, outcome, durationMs));
   };
   const keep = (messageId: string, msg: Record<string, any>, result: DeliveryResult, reason: string) => {
     const entry = failedEntry(
@@ -72,14 +78,14 @@ export function actionOps(RED: NodeAPI, node: Node, name: string, handle: Action
       if (result.closed) return;
       if (result.ok) {
         status.delivered++;
-        safely("counting a delivery", () => ops.metrics.finished(type, id, "delivered", result.durationMs));
+        count("delivered", result.durationMs);
         ops.changed();
         return;
       }
       status.failed++;
       const reason = result.error ?? result.reason ?? "delivery failed";
       noteError(reason);
-      safely("counting a failure", () => ops.metrics.finished(type, id, "failed", result.durationMs));
+      count("failed", result.durationMs);
       ops.changed();
       safely("keeping the failed message", () => keep(messageId, msg, result, reason));
     },
@@ -92,10 +98,11 @@ export function actionOps(RED: NodeAPI, node: Node, name: string, handle: Action
     refused(reason) {
       status.refused++;
       noteError(reason);
-      safely("counting a refusal", () => ops.metrics.finished(type, id, "refused"));
+      count("refused");
       ops.changed();
     },
     close() {
+      closed = true;
       ops.removeAction(id, status);
     },
   };
