@@ -21,6 +21,8 @@ import { FileJournal, type Journal, journalFile, MemoryJournal } from "../delive
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOfMessage } from "../events/event-message";
+import { actionOps } from "../ops/action-ops";
+import { registerOpsRoutes } from "../ops/admin-routes";
 import { previewOf } from "./preview";
 
 export interface ActionNodeSpec<C, R = void> {
@@ -230,15 +232,34 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       const credentials = ((this as any).credentials ?? {}) as Record<string, string | undefined>;
       let engine: DeliveryEngine<C, R> | undefined;
       let configError: string | undefined;
+      // Counters, metrics and the failed list (src/ops); its handle is used only once the node runs.
+      const ops = actionOps(RED, this, typeof def.name === "string" ? def.name : "", {
+        depth: () => ({ queued: engine?.queued ?? 0, inFlight: engine?.inFlight ?? 0 }),
+        // A failed message sent again from the failed list: the normal path, with the id (and key) it had.
+        resubmit: (entry) => {
+          if (!engine) throw new Error(`${label}: invalid configuration: ${configError}`);
+          engine.assertAccepting();
+          const msg = RED.util.cloneMessage(entry.msg as any) as Record<string, any>;
+          const job = newJob(eventOfMessage(msg), new Date(), entry.id);
+          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
+          deliver(engine, job, msg, undefined);
+        },
+      });
+
       try {
         const config = buildConfig(spec, RED, def, credentials);
         engine = new DeliveryEngine(spec.target, config, {
           ...engineOptions(RED, def, label),
-          onState: (state) => this.status(statusOf(state)),
+          onState: (state) => {
+            const status = statusOf(state);
+            this.status(status);
+            ops.state(state, status.text);
+          },
         });
       } catch (error) {
         configError = configProblem(error, credentials);
         this.status({ fill: "red", shape: "ring", text: short(configError) });
+        ops.invalid(`${label}: invalid configuration: ${configError}`);
       }
       const journal = openJournal(RED, this, label);
       /** Set when the node closes: a removed node reports what it could not finish, a stopped one keeps it. */
@@ -260,6 +281,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       };
 
       const refused = (msg: Record<string, any>, message: string, input: InputCallbacks | undefined) => {
+        ops.refused(message);
         msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
         report(msg, failure(message), input);
       };
@@ -269,6 +291,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         if (result.closed && removed !== true && journal.persistent) return; // kept for the next start
         journal.remove(id);
         msg.delivery = deliveryOf(spec.type, result);
+        ops.settled(id, msg, result);
         if (!result.ok) return report(msg, failure(result.error ?? `${label}: delivery failed`, result), input);
         if (result.msg) {
           // A target's `delivery` fields (e.g. e-mail's rejected recipients) extend msg.delivery, never replace it.
@@ -333,6 +356,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
 
       this.on("close", (isRemoved: boolean, done: () => void) => {
         removed = isRemoved === true;
+        ops.close();
         const finish = () => {
           try {
             if (removed) journal.destroy();
@@ -355,6 +379,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       ...(spec.settings ? { settings: spec.settings } : {}),
     } as any);
     registerAdminRoutes(RED, spec);
+    registerOpsRoutes(RED);
   };
 }
 

@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { PollLoop } from "../cse/poll-loop";
 import { asCseTenant } from "../cse/tenant";
 import { isInsightId } from "../events/insight";
+import { triggerOps } from "../ops/action-ops";
 import type { CallbackContext } from "./trigger/emitted-keys";
 import { TriggerRuntime } from "./trigger/runtime";
 import { ConfigError, readTriggerSettings, type TriggerConfig } from "./trigger/settings";
@@ -17,6 +18,7 @@ export = function (RED: NodeAPI) {
     let poll: PollLoop | undefined;
     let configError: Error | undefined;
     const closing = new AbortController();
+    const ops = triggerOps(RED, this);
 
     try {
       const settings = readTriggerSettings(config);
@@ -24,7 +26,10 @@ export = function (RED: NodeAPI) {
       const tenant = () => (settings.tenantId ? tenantView(RED.nodes.getNode(settings.tenantId)) : undefined);
       runtime = new TriggerRuntime(settings, {
         context: this.context() as unknown as CallbackContext,
-        send: (msg) => this.send(msg as NodeMessage),
+        send: (msg) => {
+          ops.emitted(msg);
+          this.send(msg as NodeMessage);
+        },
         status: (status) => this.status(status),
         reportError: (err, msg) => this.error(err, msg),
         uiUrl: () => tenant()?.uiUrl,
@@ -54,7 +59,10 @@ export = function (RED: NodeAPI) {
         return;
       }
       try {
-        runtime.input(msg as Record<string, any>, (out) => send(out as NodeMessage)).then(
+        runtime.input(msg as Record<string, any>, (out) => {
+          ops.emitted(out);
+          send(out as NodeMessage);
+        }).then(
           () => done(),
           (err) => done(err),
         );
@@ -65,6 +73,7 @@ export = function (RED: NodeAPI) {
 
     this.on("close", (_removed: boolean, done: () => void) => {
       closing.abort(new Error("cse-trigger closed"));
+      ops.close();
       const polling = poll?.stop() ?? Promise.resolve();
       polling.finally(() => {
         runtime?.close();

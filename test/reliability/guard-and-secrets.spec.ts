@@ -1,7 +1,8 @@
 /**
  * The network guard and secret hygiene, for every node that takes a URL or a credential: cloud metadata
  * addresses refused before connecting (unless cseAllowMetadataAddresses), the HTTP POST port allow-list, and
- * no credential (nor a webhook URL's path or query) in `GET /flows` or the editor's Test button answers.
+ * no credential (nor a webhook URL's path or query) in `GET /flows`, the editor's Test button answers or the
+ * operations API (failed list, status, metrics; the sidebar shows these, see test/browser/operations.spec.ts).
  * (Redirects and the secrets in logs, status, Catch and msg.delivery under every fault: faults.spec.ts.)
  */
 import { expect } from "chai";
@@ -177,6 +178,43 @@ describe("secret hygiene: GET /flows and the Test button", function () {
     expect(text).to.not.include(keyLine());
     const v1 = await helper.request().get("/flows").expect(200);
     expect(JSON.stringify(v1.body)).to.not.include(MARK);
+  });
+
+  it("the operations API (status, failed list, a failed message's event, metrics) holds no secret after every node failed", async function () {
+    helper.settings({ cseDelayScale: 0.001, cseHttpPostAllowedPorts: [peer.port] } as any);
+    const { flow, credentials } = everyNodeFlow(peer.url);
+    await helper.load(allModules, flow, credentials);
+    // Every target answers 401 with what it was sent: the secret is in the answer, so the reason could carry it.
+    peer.script({ status: 401, body: (req) => JSON.stringify({ error: String(req.headers.authorization ?? req.headers["x-rftoken"] ?? req.url), url: req.url, body: req.body.slice(0, 200) }) });
+    const actionIds = flow.filter((n) => n.z && n.type !== "cse-trigger").map((n) => n.id as string);
+    for (const id of actionIds) helper.getNode(id).receive(eventMsg());
+    // Each node fails (kept in the list) or refuses the message (cse-xsoar: a client certificate needs https).
+    const deadline = Date.now() + 10_000;
+    let failed: any[];
+    let statuses: any[];
+    for (;;) {
+      statuses = (await helper.request().get("/cse-actions/status").expect(200)).body;
+      failed = (await helper.request().get("/cse-actions/failed").expect(200)).body;
+      const settled = statuses.filter((s) => s.failed + s.refused > 0);
+      if ((settled.length === actionIds.length && failed.length === statuses.filter((s) => s.failed > 0).length) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(statuses.map((s) => s.id).sort()).to.deep.equal([...actionIds].sort());
+    expect(failed.map((e) => e.node).sort(), JSON.stringify(statuses)).to.deep.equal(statuses.filter((s) => s.failed > 0).map((s) => s.id).sort());
+    expect(failed.length, "most nodes reached their target and failed").to.be.at.least(actionIds.length - 1);
+    expect(peer.requests.length, "the targets were reached").to.be.at.least(failed.filter((e) => e.type !== "cse-email").length);
+    const answers = [JSON.stringify(failed)];
+    answers.push(JSON.stringify(statuses));
+    for (const entry of failed) {
+      answers.push(JSON.stringify((await helper.request().get(`/cse-actions/failed/${entry.node}/${entry.id}`).expect(200)).body));
+    }
+    answers.push((await helper.request().get("/cse-actions/metrics").expect(200)).text);
+    const text = answers.join("\n");
+    expect(text).to.include("401");
+    expect(text).to.not.include(MARK);
+    expect(text).to.not.include(SECRET_PATH.slice(1, 20));
+    expect(text).to.not.include(SECRET_QUERY.slice(1));
+    for (const adapter of httpAdapters) for (const derived of adapter.derivedSecrets ?? []) expect(text).to.not.include(derived);
   });
 
   for (const adapter of httpAdapters) {

@@ -99,7 +99,7 @@ export class NodeRedProcess {
       if (this.child.exitCode !== null) throw new Error(`Node-RED exited (${this.child.exitCode}):\n${this.logText}`);
       try {
         const res = await fetch(`${this.url}/settings`);
-        if (res.ok) return;
+        if (res.ok || res.status === 401) return; // 401: up, behind adminAuth
       } catch {
         // not listening yet
       }
@@ -111,12 +111,13 @@ export class NodeRedProcess {
   /**
    * Deploys flows through the admin API (v2, full deployment) and waits until Node-RED has started
    * them: the API answers once the flows are saved, which can be before the new nodes are running.
+   * `headers` add to the request (e.g. `Authorization` when `adminAuth` is set).
    */
-  async deploy(flows: object[]): Promise<void> {
+  async deploy(flows: object[], headers: Record<string, string> = {}): Promise<void> {
     const started = this.count("Started flows");
     const res = await fetch(`${this.url}/flows`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" },
+      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full", ...headers },
       body: JSON.stringify({ flows }),
     });
     if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
