@@ -13,7 +13,7 @@ import { modernInsight } from "../fakes/insights";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { NodeRedProcess, packPackage } from "../e2e/support/node-red-process";
 import { adminAuthSettings, bearer, OPERATOR, operationsFlow, tokenFor, VIEWER } from "../e2e/support/operations";
-import { CHROMIUM_MISSING, chromiumInstalled, launchBrowser, openEditor } from "./support/editor";
+import { CHROMIUM_MISSING, chromiumInstalled, launchBrowser, openEditor, sidebarTab } from "./support/editor";
 import { looksTheSame } from "./support/png";
 import { RUNTIMES } from "../e2e/support/runtimes";
 
@@ -78,8 +78,9 @@ for (const runtime of RUNTIMES) describe(`browser: the Cloud SIEM sidebar, on ${
   const counter = (p: Page, name: string) => p.locator(`.cse-ops-node[data-node-id="ops.post"] [data-counter="${name}"] .cse-ops-counter-value`);
 
   it('is a sidebar tab "Cloud SIEM" listing every action node with its counters', async () => {
-    const label = await page.locator("#red-ui-tab-cse-actions .red-ui-tab-label").innerText();
-    expect(label.trim()).to.equal("Cloud SIEM");
+    const tab = sidebarTab(page, "Cloud SIEM");
+    await tab.waitFor({ state: "visible" });
+    expect(await tab.locator(".fa-shield").count()).to.equal(1);
     await page.locator('.cse-ops-node[data-node-id="ops.post"]').waitFor({ state: "visible" });
     expect(await page.locator(".cse-ops-node").count()).to.equal(1);
     expect(await page.locator('.cse-ops-node[data-node-id="ops.post"] .cse-ops-node-label').innerText()).to.equal("SOC receiver");

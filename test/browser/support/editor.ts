@@ -78,6 +78,16 @@ export async function removeNodes(page: Page, ids: string[]): Promise<void> {
   }, ids);
 }
 
+/**
+ * The control a user opens a sidebar tab with, found by the name they read or hear: on Node-RED 4.1 the tab itself,
+ * a link labelled with the tab's name (after its icon's glyph, so not an exact match); on Node-RED 5 an icon button
+ * in the tab bar under the workspace, named exactly by its aria-label (a palette category of the same name is a
+ * button too, named after its glyph).
+ */
+export function sidebarTab(page: Page, name: string): Locator {
+  return page.getByRole("link", { name }).or(page.getByRole("button", { name, exact: true }));
+}
+
 /** The node's shape on the canvas. */
 export function nodeShape(page: Page, id: string): Locator {
   return page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`);
