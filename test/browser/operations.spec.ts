@@ -88,6 +88,29 @@ for (const runtime of RUNTIMES) describe(`browser: the Cloud SIEM sidebar, on ${
     expect(await page.locator(".cse-ops-empty").last().innerText()).to.equal("Nothing failed.");
   });
 
+  it("keeps every counter whole in a narrow sidebar (Node-RED 5's left one is 210px wide)", async () => {
+    const sidebar = page.locator("#red-ui-sidebar");
+    const width = await sidebar.evaluate((el) => el.style.width);
+    await sidebar.evaluate((el) => (el.style.width = "185px"));
+    try {
+      const list = await page.locator(".cse-ops").boundingBox();
+      for (const cell of await page.locator('.cse-ops-node[data-node-id="ops.post"] .cse-ops-counter').all()) {
+        const box = (await cell.boundingBox())!;
+        const label = cell.locator(".cse-ops-counter-label");
+        expect(box.x + box.width, await label.innerText()).to.be.at.most(list!.x + list!.width);
+        // not cut off, and on one line (one box for its text)
+        const whole = await label.evaluate((el) => {
+          const text = el.ownerDocument.createRange();
+          text.selectNodeContents(el);
+          return el.scrollWidth <= el.clientWidth && text.getClientRects().length === 1;
+        });
+        expect(whole, await label.innerText()).to.equal(true);
+      }
+    } finally {
+      await sidebar.evaluate((el, w) => (el.style.width = w), width);
+    }
+  });
+
   it("shows a message the receiver rejected (401) as it fails, with its event, and no secret", async () => {
     receiver.script({ status: 401, body: { error: "invalid_auth" } });
     await postInsight(1);
