@@ -23,6 +23,12 @@ export interface RateLimiterOptions {
   clock?: LimiterClock;
 }
 
+/** What a client waits on before each request: this process's {@link RateLimiter}, or the cluster's (cluster mode). */
+export interface RequestLimiter {
+  /** Waits for a slot (rejects with the signal's reason on abort); call the returned function when the request has finished. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+}
+
 interface Waiter {
   resolve(release: () => void): void;
   reject(err: unknown): void;
@@ -34,7 +40,7 @@ interface Waiter {
  * First come, first served gate in front of an API: never more than `perWindow` request starts in
  * any `windowMs` (a sliding window, not a fixed bucket) and never more than `maxInFlight` open at once.
  */
-export class RateLimiter {
+export class RateLimiter implements RequestLimiter {
   readonly perWindow: number;
   readonly windowMs: number;
   readonly maxInFlight: number;
@@ -117,7 +123,7 @@ export class RateLimiter {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
+export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error("aborted");
 }
 
