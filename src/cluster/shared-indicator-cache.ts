@@ -10,8 +10,8 @@
  * and both ask. A replica that finds the claim taken polls briefly for the value and asks itself when the
  * claim is given up (the look-up failed) or after a bound (the claimer died). The API token is never in a key.
  *
- * Within a process, look-ups under way are shared in memory first, as in the embedded cache. Redis not ready
- * (down, restarting) means no sharing for that message: it is looked up directly rather than held up.
+ * Within a process, look-ups under way are shared in memory first, as in the embedded cache. Redis down (or
+ * slower than `redisWaitMs`) means no sharing for that message: it is looked up directly rather than held up.
  */
 import type { Redis } from "ioredis";
 import { IndicatorCache, type Known, type LookupCache, type LookupClaim } from "../targets/recorded-future";
@@ -93,7 +93,8 @@ export class SharedIndicatorCache implements LookupCache {
   async claim(keys: string[], signal: AbortSignal, timeoutMs: number): Promise<LookupClaim> {
     const here = this.local.claimNow(keys);
     const connection = this.lease.connection;
-    if (this.ttlMs <= 0 || here.mine.length === 0 || connection.health !== "ready") return here;
+    const away = connection.health === "down" || connection.health === "refused";
+    if (this.ttlMs <= 0 || here.mine.length === 0 || away) return here;
     const known = new Map(here.known);
     const mine: string[] = [];
     const claimed: string[] = [];
