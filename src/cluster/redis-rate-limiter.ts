@@ -17,7 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { abortReason, type RequestLimiter } from "../cse/rate-limiter";
+import { WaitLine, type RequestLimiter } from "../cse/rate-limiter";
 import type { ClusterConnection } from "./connection";
 
 export interface RedisRateLimiterOptions {
@@ -90,13 +90,6 @@ export function limiterId(apiUrl: string, accessId: string): string {
   return createHash("sha256").update(`${apiUrl.trim().replace(/\/+$/, "")}\n${accessId}`).digest("hex").slice(0, 32);
 }
 
-interface Waiter {
-  resolve(release: () => void): void;
-  reject(err: unknown): void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
-
 export class RedisRateLimiter implements RequestLimiter {
   readonly perWindow: number;
   readonly windowMs: number;
@@ -105,7 +98,8 @@ export class RedisRateLimiter implements RequestLimiter {
   private readonly pollMs: number;
   private readonly startsKey: string;
   private readonly inflightKey: string;
-  private readonly waiters: Waiter[] = [];
+  /** When the first caller gives up, the pump stops waiting for its slot and asks for the next one's. */
+  private readonly line = new WaitLine((wasFirst) => wasFirst && this.wake?.());
   /** Tokens this process holds, renewed while held. */
   private readonly held = new Set<string>();
   private pumping = false;
@@ -134,33 +128,21 @@ export class RedisRateLimiter implements RequestLimiter {
 
   /** Requests of this process waiting for a slot. */
   get queued(): number {
-    return this.waiters.length;
+    return this.line.length;
   }
 
   acquire(signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal };
-      if (signal) {
-        waiter.onAbort = () => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(abortReason(signal));
-          if (i === 0) this.wake?.();
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      this.waiters.push(waiter);
-      void this.pump();
-    });
+    const waiting = this.line.join(signal);
+    void this.pump();
+    return waiting;
   }
 
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.waiters.length > 0) {
-        const waiter = this.waiters[0];
+      while (this.line.length > 0) {
+        const first = this.line.first;
         const token = `${this.connection.replicaId}:${++this.counter}`;
         let granted = false;
         let waitMs = this.pollMs;
@@ -171,7 +153,7 @@ export class RedisRateLimiter implements RequestLimiter {
         } catch (err) {
           if (this.connection.client.status === "end") {
             // The cluster connection was closed (the last node using it left): nobody can be let through.
-            for (const w of this.waiters.splice(0)) this.settle(w, err);
+            this.line.rejectAll(err);
             return;
           }
           waitMs = ERROR_WAIT_MS;
@@ -179,9 +161,8 @@ export class RedisRateLimiter implements RequestLimiter {
         if (granted) {
           this.held.add(token);
           this.renewWhileHeld();
-          if (this.waiters[0] === waiter) {
-            this.waiters.shift();
-            this.settle(waiter, undefined, this.releaser(token));
+          if (this.line.first === first) {
+            this.line.admit(this.releaser(token));
           } else {
             this.release(token); // its caller gave up while Redis was answering
           }
@@ -200,12 +181,6 @@ export class RedisRateLimiter implements RequestLimiter {
     } finally {
       this.pumping = false;
     }
-  }
-
-  private settle(waiter: Waiter, error: unknown, release?: () => void): void {
-    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
-    if (release) waiter.resolve(release);
-    else waiter.reject(error);
   }
 
   private releaser(token: string): () => void {
