@@ -138,7 +138,7 @@ export class SharedIndicatorCache implements LookupCache {
   }
 
   async close(): Promise<void> {
-    this.local.clear();
+    this.local.close();
     await this.lease.leave();
   }
 

@@ -135,11 +135,11 @@ export class IndicatorCache implements LookupCache {
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
-  /** Known and pending keys are answered; the others become pending look-ups of the caller. */
-  async claim(keys: string[]): Promise<LookupClaim> {
-    return this.claimNow(keys);
+  claim(keys: string[]): Promise<LookupClaim> {
+    return Promise.resolve(this.claimNow(keys));
   }
 
+  /** Known and pending keys are answered; the others become pending look-ups of the caller. */
   claimNow(keys: string[]): LookupClaim {
     const known = new Map<string, Promise<Known>>();
     const pending = new Map<string, { resolve(v: Known): void; reject(e: unknown): void }>();
@@ -171,17 +171,13 @@ export class IndicatorCache implements LookupCache {
   close(): void {
     this.entries.clear();
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
 
 export interface RfResources {
   cache: LookupCache;
 }
 
-export const keyOf = (type: IndicatorType, value: string) => `${type}:${value.toLowerCase()}`;
+const keyOf = (type: IndicatorType, value: string) => `${type}:${value.toLowerCase()}`;
 
 const RF_TYPES: Record<string, IndicatorType> = { IpAddress: "ip", InternetDomainName: "domain", Hash: "hash" };
 
@@ -281,7 +277,7 @@ function indicatorsWanted(insight: Insight, config: RecordedFutureConfig) {
 
 async function lookUp(wanted: [IndicatorType, string][], config: RecordedFutureConfig, ctx: AttemptContext<RfResources>): Promise<{ results: Map<string, Known>; status?: number; lookups: number }> {
   const byKey = new Map<string, [IndicatorType, string]>();
-  for (const [type, value] of wanted) byKey.set(keyOf(type, value), [type, value]);
+  for (const [type, value] of wanted) if (!byKey.has(keyOf(type, value))) byKey.set(keyOf(type, value), [type, value]);
   const claim = await ctx.resources.cache.claim([...byKey.keys()], ctx.signal, ctx.timeoutMs);
   const missing = claim.mine.map((key) => byKey.get(key)!);
   const pending = new Map(claim.known);
