@@ -113,7 +113,12 @@ export = function (RED: NodeAPI) {
         return res.json({ ok: false, message: (err as Error).message });
       }
       try {
-        const { total } = await client.testConnection();
+        // In cluster mode the request first waits for a slot in Redis: bounded, so an unreachable Redis is an answer too.
+        const slotWait = cluster ? AbortSignal.timeout(TEST_TIMEOUT_MS) : undefined;
+        const { total } = await client.testConnection(slotWait).catch((err) => {
+          if (cluster && slotWait?.aborted) throw new Error(`no answer within ${TEST_TIMEOUT_MS / 1000} s: ${cluster.connection.problem ?? "the Cloud SIEM API or Redis (cseCluster) is slow"}`);
+          throw err;
+        });
         res.json({ ok: true, message: `Connected to Cloud SIEM${total !== undefined ? `: ${total} Insight${total === 1 ? "" : "s"} visible` : ""}` });
       } catch (err) {
         res.json({ ok: false, message: (err as Error).message });
