@@ -44,7 +44,7 @@ describe("e2e: two replicas keep the CSE API limits together and share the Recor
     for (const ip of IPS) rf.know("ip", ip, 80, 3);
     const tarball = packPackage(workDir);
     for (let i = 0; i < 2; i++) {
-      const replica = new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e-limits" }, cseConcurrency: 8,` });
+      const replica = new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e-limits" }, cseConcurrency: 12,` });
       replicas.push(replica);
       replica.install();
     }
@@ -59,6 +59,16 @@ describe("e2e: two replicas keep the CSE API limits together and share the Recor
     await redis.remove();
     fs.rmSync(workDir, { recursive: true, force: true });
   });
+
+  /** `count` Insights numbered from `first`, each with one of the public IPs in its records. */
+  function insights(first: number, count: number) {
+    return Array.from({ length: count }, (_, i) => {
+      const n = first + i;
+      const insight = modernInsight({ id: `c1a55e00-0000-4000-8000-${String(n).padStart(12, "0")}`, readableId: `INSIGHT-${n}` } as any, 0) as any;
+      insight.signals = [{ id: `sig-${n}`, name: "s", allRecords: [{ srcDevice_ip: "10.0.0.5", dstDevice_ip: IPS[i % IPS.length] }] }];
+      return insight;
+    });
+  }
 
   it("two replicas writing enrichments back with one access ID: at most 4 starts in any second and 10 open at the tenant", async () => {
     const flows = [
@@ -76,13 +86,7 @@ describe("e2e: two replicas keep the CSE API limits together and share the Recor
     cse.delayMs = CSE_DELAY_MS;
     rf.delayMs = 200;
 
-    const batch = (replica: number) =>
-      Array.from({ length: PER_REPLICA }, (_, i) => {
-        const n = replica * 100 + i;
-        const insight = modernInsight({ id: `c1a55e00-0000-4000-8000-${String(n).padStart(12, "0")}`, readableId: `INSIGHT-${n}` } as any, 0) as any;
-        insight.signals = [{ id: `sig-${n}`, name: "s", allRecords: [{ srcDevice_ip: "10.0.0.5", dstDevice_ip: IPS[i % IPS.length] }] }];
-        return insight;
-      });
+    const batch = (replica: number) => insights(replica * 100, PER_REPLICA);
     const began = Date.now();
     const answers = await Promise.all(
       replicas.map((r, i) => fetch(`${r.url}/enrich`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(batch(i)) })),
@@ -104,5 +108,28 @@ describe("e2e: two replicas keep the CSE API limits together and share the Recor
     expect(cse.maxConcurrent, "the in-flight limit was reached, not just the start rate").to.be.at.least(9);
     expect(rf.asked().sort()).to.deep.equal(IPS.map((ip) => `ip:${ip}`).sort());
     for (const r of replicas) expect(r.log).not.to.contain(cse.accessKey).and.not.to.contain(rf.token);
+  });
+
+  it("kill -9 of the replica holding all 10 slots: the other one gets them back once their lease ends", async () => {
+    const [dying, survivor] = replicas;
+    cse.delayMs = 60_000; // the dying replica's write-backs stay open until it dies
+    const before = cse.requests.length;
+    const held = await fetch(`${dying.url}/enrich`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(insights(1000, 12)) });
+    expect(held.status).to.equal(202);
+    await until("10 write-backs open at the tenant", () => cse.requests.length - before >= 10, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(cse.requests.length - before, "no 11th request while 10 are open").to.equal(10);
+
+    await dying.kill9();
+    const killedAt = Date.now();
+    cse.delayMs = 0;
+    const next = await fetch(`${survivor.url}/enrich`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(insights(2000, 2)) });
+    expect(next.status).to.equal(202);
+    const survivorPuts = () => cse.requests.filter((r) => r.method === "PUT" && /c1a55e00-0000-4000-8000-0000000020\d\d/.test(r.path));
+    await until("the surviving replica's write-backs", () => survivorPuts().length >= 2, 40_000);
+    const back = survivorPuts()[0].at - killedAt;
+    console.log(`      kill -9 of the replica holding 10 slots: the other replica's first request started ${back} ms later (lease 15 s, renewed every 5 s)`);
+    // The dead replica renewed its leases at most 5 s before it died: they end 10 to 15 s after.
+    expect(back).to.be.within(9_000, 17_000);
   });
 });
