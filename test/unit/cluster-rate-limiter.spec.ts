@@ -112,6 +112,30 @@ describe("CSE API limits shared by the replicas (cluster mode, real redis-server
     expect(await connection.client.zcard(connection.key("cse-limit", "abort-test", "inflight"))).to.equal(0);
   });
 
+  it("while Redis is away a caller waits (or gives up on its signal); it goes on by itself once Redis is back", async function () {
+    const connection = replica("away");
+    const limiter = new RedisRateLimiter(connection, "away-test", { windowMs: 20 });
+    (await limiter.acquire())();
+    await redis.kill9();
+    const controller = new AbortController();
+    const abandoned = limiter.acquire(controller.signal).then(
+      () => "granted",
+      (e: Error) => e.message,
+    );
+    const patient = limiter.acquire();
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort(new Error("attempt timed out"));
+    expect(await abandoned).to.equal("attempt timed out");
+    let granted = false;
+    void patient.then(() => (granted = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(granted, "no slot without Redis").to.equal(false);
+    await redis.start();
+    const release = await patient;
+    expect(await connection.client.zcard(connection.key("cse-limit", "away-test", "inflight"))).to.equal(1);
+    release();
+  });
+
   it("names the access ID in Redis by a hash: neither the ID nor the key is stored", async function () {
     const connection = replica("names");
     await clientOf(connection).testConnection();
