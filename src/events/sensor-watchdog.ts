@@ -32,6 +32,11 @@ export class SensorWatchdog {
     return this.sensors.size;
   }
 
+  /** False once no sensor is watched: checks can stop until the next heartbeat. */
+  keepChecking(): boolean {
+    return this.sensors.size > 0;
+  }
+
   heartbeat(beat: WatchedHeartbeat, now: number): void {
     const known = this.sensors.get(beat.sensorId);
     this.sensors.set(beat.sensorId, {
