@@ -72,11 +72,6 @@ export class PollLease implements PollRunner {
     this.token = this.nextToken();
   }
 
-  /** True while this replica holds the lease and polls. */
-  get polling(): boolean {
-    return !!this.loop;
-  }
-
   start(): void {
     if (this.running || this.stopped) return;
     this.running = this.cycle();
@@ -94,7 +89,8 @@ export class PollLease implements PollRunner {
 
   private async cycle(): Promise<void> {
     while (!this.stopped) {
-      await this.step();
+      // Nothing here may end the cycle (nor reach the process as an unhandled rejection): try again later.
+      await this.step().catch(() => undefined);
       if (this.stopped) break;
       await this.sleep(this.loop ? Math.max(1, Math.floor(this.options.leaseMs / 3)) : this.options.retryMs);
     }
