@@ -4,6 +4,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
+import type { Insight } from "../../src/events/types";
 import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
@@ -109,7 +110,7 @@ describe("e2e: cse-trigger on two Node-RED replicas sharing one Redis", function
   });
 
   it("delivers each Insight once although both replicas run the poller node", async () => {
-    const insights = [];
+    const insights: Insight[] = [];
     for (let i = 0; i < 5; i++) {
       insights.push(peer.addInsight(new Date(Date.now() + 200)));
       await sleep(150);
