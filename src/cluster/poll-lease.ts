@@ -1,5 +1,5 @@
 import type { PollCheckpoint } from "../cse/poller";
-import type { CheckpointStore, PollRunner, PollingStatus } from "../nodes/trigger/backend";
+import type { CheckpointStore, PollRunner } from "../nodes/trigger/backend";
 import type { ClusterConnection } from "./connection";
 import { redisScript, type RedisScript } from "./script";
 
@@ -20,6 +20,9 @@ const SAVE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 return 1`;
+
+/** Whether this replica polls: it does, another replica does, or Redis could not confirm its lease in time. */
+export type PollingStatus = "polling" | "standby" | "paused";
 
 export interface PollLeaseOptions {
   /** How long a lease lasts unless renewed; a dead holder's lease is free after at most this long. */

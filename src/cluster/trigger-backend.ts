@@ -1,11 +1,16 @@
-import type { BackendHost, CheckpointStore, PollRunner, PollingStatus, TriggerBackend } from "../nodes/trigger/backend";
-import { POLLING_STATUS } from "../nodes/trigger/backend";
+import type { BackendHost, CheckpointStore, PollRunner, TriggerBackend } from "../nodes/trigger/backend";
 import type { TriggerStatus } from "../nodes/trigger/runtime";
 import type { ClusterLease } from "./index";
-import { PollLease } from "./poll-lease";
+import { PollLease, type PollingStatus } from "./poll-lease";
 import { RedisEmittedKeys } from "./trigger-emitted-keys";
 import { RedisRuleSignals } from "./trigger-rules";
 import { RedisSensorWatch } from "./trigger-sensors";
+
+const STATUS: Record<PollingStatus, TriggerStatus> = {
+  polling: { fill: "green", shape: "ring", text: "this replica polls the tenant" },
+  standby: { fill: "blue", shape: "ring", text: "standing by: another replica polls" },
+  paused: { fill: "yellow", shape: "ring", text: "polling paused: Redis did not renew the lease" },
+};
 
 const LOG: Record<PollingStatus, string> = {
   polling: "this replica polls the tenant now",
@@ -53,7 +58,7 @@ export class ClusterTriggerBackend implements TriggerBackend {
       this.host.nodeId,
       makeLoop,
       (status) => {
-        this.pollStatus = POLLING_STATUS[status];
+        this.pollStatus = STATUS[status];
         if (!this.redisAway) this.host.status(this.pollStatus);
         this.host.log(LOG[status]);
       },

@@ -1,5 +1,5 @@
 import type { SensorOffline } from "../events/types";
-import type { WatchedHeartbeat } from "../events/sensor-watchdog";
+import { checkEveryMs, type WatchedHeartbeat } from "../events/sensor-watchdog";
 import type { SensorWatch } from "../nodes/trigger/runtime";
 import type { ClusterConnection } from "./connection";
 import { redisScript, type RedisScript } from "./script";
@@ -58,7 +58,7 @@ export class RedisSensorWatch implements SensorWatch {
   }
 
   get checkEveryMs(): number {
-    return Math.max(1, Math.floor(this.timeoutMs / 4));
+    return checkEveryMs(this.timeoutMs);
   }
 
   async heartbeat(beat: WatchedHeartbeat, now: number): Promise<void> {

@@ -14,9 +14,6 @@ export interface PollRunner {
   stop(): Promise<void>;
 }
 
-/** Whether this replica polls: it does, another replica does, or Redis could not confirm its lease in time. */
-export type PollingStatus = "polling" | "standby" | "paused";
-
 /**
  * Where a cse-trigger keeps what must be shared: the node's context store and this process by default,
  * Redis in cluster mode. Chosen once from the settings by `openTriggerBackend`.
@@ -31,12 +28,6 @@ export interface TriggerBackend {
   close(): Promise<void>;
 }
 
-export const POLLING_STATUS: Record<PollingStatus, TriggerStatus> = {
-  polling: { fill: "green", shape: "ring", text: "this replica polls the tenant" },
-  standby: { fill: "blue", shape: "ring", text: "standing by: another replica polls" },
-  paused: { fill: "yellow", shape: "ring", text: "polling paused: Redis did not renew the lease" },
-};
-
 /** What a backend needs from its node. */
 export interface BackendHost {
   nodeId: string;
@@ -48,7 +39,7 @@ export interface BackendHost {
 }
 
 /** Context key of the poller's checkpoint (next to the runtime's emitted keys). */
-export const POLL_CHECKPOINT = "pollCheckpoint";
+const POLL_CHECKPOINT = "pollCheckpoint";
 
 /**
  * The backend `settings.js` asks for: Redis when `cseCluster` is set (SPEC §7), else this process and the
