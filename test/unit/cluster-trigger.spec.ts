@@ -319,13 +319,19 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
       expect(checkpoint).to.include({ version: 1, apiUrl: peer!.apiUrl });
     });
 
-    it("moves to the other replica when the poller closes, from the checkpoint, missing and repeating nothing", async () => {
+    /** Replica a polls (and has emitted one Insight, `first`), b stands by. */
+    async function pollingOnA() {
       const a = replica("a", {}, { poll: true });
       await until(() => polling(a), "a to poll");
       const b = replica("b", {}, { poll: true });
       await until(() => b.logs.length === 1, "b to stand by");
       const first = peer!.addInsight(new Date(Date.now() + 100));
       await until(() => ids(a).length === 1, "the first Insight");
+      return { a, b, first };
+    }
+
+    it("moves to the other replica when the poller closes, from the checkpoint, missing and repeating nothing", async () => {
+      const { a, b, first } = await pollingOnA();
       await a.close();
       const closedAt = Date.now();
       const meanwhile = peer!.addInsight(new Date()); // created while nobody polls
@@ -342,12 +348,7 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
     });
 
     it("stops polling on a replica cut off from Redis before another takes over; nothing is missed or repeated", async () => {
-      const a = replica("a", {}, { poll: true });
-      await until(() => polling(a), "a to poll");
-      const b = replica("b", {}, { poll: true });
-      await until(() => b.logs.length === 1, "b to stand by");
-      const first = peer!.addInsight(new Date(Date.now() + 100));
-      await until(() => ids(a).length === 1, "the first Insight");
+      const { a, b, first } = await pollingOnA();
       a.connection.client.disconnect(); // no reconnection: as if a died or lost the network, without giving the lease up
       const cutAt = Date.now();
       const meanwhile = peer!.addInsight(new Date(Date.now() + 50));
