@@ -67,7 +67,7 @@ export class ClusterConnection {
 
   async close(): Promise<void> {
     this.watchers.clear();
-    await Promise.allSettled([...this.duplicates, this.client].map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.allSettled([...this.duplicates, this.client].map(closeRedis));
   }
 
   private connect(name: string): Redis {
@@ -92,6 +92,21 @@ export class ClusterConnection {
       }
     }
   }
+}
+
+/** The longest a close waits for Redis to answer QUIT: a node's close must not hang on an absent Redis. */
+const QUIT_WAIT_MS = 1000;
+
+/** Closes a connection: politely when Redis answers, at once when it does not. */
+export async function closeRedis(connection: Redis): Promise<void> {
+  if (connection.status === "end") return;
+  if (connection.status === "ready") {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_WAIT_MS)));
+    await Promise.race([connection.quit().catch(() => undefined), gaveUp]);
+    clearTimeout(timer);
+  }
+  connection.disconnect();
 }
 
 /** "refused the password" for an authentication error, else undefined. */

@@ -22,7 +22,12 @@ export interface ClusterLease {
  * The cluster connection for a node, or undefined without `cseCluster`. Throws ClusterSettingError (naming
  * the setting) for a bad value. Each call must be paired with one `leave()` when the node closes.
  */
-export function joinCluster(settings: Record<string, unknown> | undefined, log?: (text: string) => void): ClusterLease | undefined {
+export interface ClusterLog {
+  info(text: string): void;
+  error(text: string): void;
+}
+
+export function joinCluster(settings: Record<string, unknown> | undefined, log?: ClusterLog): ClusterLease | undefined {
   const cluster = readClusterSettings(settings);
   if (!cluster) return undefined;
   const id = `${cluster.url}|${cluster.prefix}|${cluster.lockMs}|${cluster.stalledCheckMs}`;
@@ -30,7 +35,13 @@ export function joinCluster(settings: Record<string, unknown> | undefined, log?:
   if (!membership) {
     membership = { connection: new ClusterConnection(cluster), users: 0 };
     memberships.set(id, membership);
-    log?.(`cse-actions cluster mode: Redis ${cluster.where}, prefix "${cluster.prefix}", replica ${membership.connection.replicaId}`);
+    log?.info(`cse-actions cluster mode: Redis ${cluster.where}, prefix "${cluster.prefix}", replica ${membership.connection.replicaId}`);
+    let said: string | undefined;
+    membership.connection.watch((health, problem) => {
+      // Once per problem, not once per node or per reconnection attempt.
+      if (health === "refused" && problem && problem !== said) log?.error((said = problem));
+      if (health === "ready") said = undefined;
+    });
   }
   membership.users++;
   const joined = membership;
