@@ -16,9 +16,9 @@
  * cut short by a release in this process).
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import { WaitLine, type RequestLimiter } from "../cse/rate-limiter";
 import type { ClusterConnection } from "./connection";
+import { redisScript } from "./script";
 
 export interface RedisRateLimiterOptions {
   /** Request starts allowed in any window (CSE: 4 per second). */
@@ -68,22 +68,6 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + leaseMs, ARGV[i]) en
 redis.call('PEXPIRE', KEYS[1], math.ceil(leaseMs) + 1)
 return 1
 `;
-
-interface LimiterCommands {
-  cseLimitAcquire(starts: string, inflight: string, perWindow: number, windowMs: number, maxInFlight: number, token: string, leaseMs: number): Promise<[number, number]>;
-  cseLimitRenew(inflight: string, leaseMs: number, ...tokens: string[]): Promise<number>;
-}
-
-const defined = new WeakSet<Redis>();
-
-function commandsOf(client: Redis): Redis & LimiterCommands {
-  if (!defined.has(client)) {
-    client.defineCommand("cseLimitAcquire", { numberOfKeys: 2, lua: ACQUIRE });
-    client.defineCommand("cseLimitRenew", { numberOfKeys: 1, lua: RENEW });
-    defined.add(client);
-  }
-  return client as Redis & LimiterCommands;
-}
 
 /** The Redis name of an access ID at an API: a hash, so Redis holds neither the ID nor, of course, the key. */
 export function limiterId(apiUrl: string, accessId: string): string {
@@ -147,7 +131,8 @@ export class RedisRateLimiter implements RequestLimiter {
         let granted = false;
         let waitMs = this.pollMs;
         try {
-          const [ok, wait] = await commandsOf(this.connection.client).cseLimitAcquire(this.startsKey, this.inflightKey, this.perWindow, this.windowMs, this.maxInFlight, token, this.leaseMs);
+          const acquire = redisScript(this.connection.client, "cseLimitAcquire", ACQUIRE);
+          const [ok, wait] = (await acquire([this.startsKey, this.inflightKey], [this.perWindow, this.windowMs, this.maxInFlight, token, this.leaseMs])) as [number, number];
           granted = Number(ok) === 1;
           if (!granted && Number(wait) > 0) waitMs = Number(wait);
         } catch (err) {
@@ -204,7 +189,7 @@ export class RedisRateLimiter implements RequestLimiter {
     if (this.renewTimer) return;
     this.renewTimer = setInterval(() => {
       if (this.held.size === 0) return this.stopRenewing();
-      commandsOf(this.connection.client).cseLimitRenew(this.inflightKey, this.leaseMs, ...this.held).catch(() => undefined);
+      redisScript(this.connection.client, "cseLimitRenew", RENEW)([this.inflightKey], [this.leaseMs, ...this.held]).catch(() => undefined);
     }, Math.max(10, Math.floor(this.leaseMs / 3)));
     this.renewTimer.unref?.();
   }

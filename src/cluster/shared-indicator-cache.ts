@@ -13,9 +13,9 @@
  * Within a process, look-ups under way are shared in memory first, as in the embedded cache. Redis down (or
  * slower than `redisWaitMs`) means no sharing for that message: it is looked up directly rather than held up.
  */
-import type { Redis } from "ioredis";
 import { IndicatorCache, type Known, type LookupCache, type LookupClaim } from "../targets/recorded-future";
 import { joinCluster, type ClusterLease } from "./index";
+import { redisScript } from "./script";
 
 /** KEYS: value, claim pairs. ARGV: owner, claimMs. Per pair: the value, "!" (claimed: ours to look up) or "?" (someone else's). */
 const CLAIM = `
@@ -42,22 +42,6 @@ for i = 1, #KEYS, 2 do
 end
 return 1
 `;
-
-interface CacheCommands {
-  cseRfClaim(...args: (string | number)[]): Promise<string[]>;
-  cseRfStore(...args: (string | number)[]): Promise<number>;
-}
-
-const defined = new WeakSet<Redis>();
-
-function commandsOf(client: Redis): Redis & CacheCommands {
-  if (!defined.has(client)) {
-    client.defineCommand("cseRfClaim", { lua: CLAIM });
-    client.defineCommand("cseRfStore", { lua: STORE });
-    defined.add(client);
-  }
-  return client as Redis & CacheCommands;
-}
 
 export interface SharedIndicatorCacheOptions {
   /** The longest a message waits for another replica's look-up before asking itself (also at most half the attempt's timeout). */
@@ -103,7 +87,7 @@ export class SharedIndicatorCache implements LookupCache {
       const deadline = Date.now() + Math.min(this.claimWaitMs, timeoutMs / 2);
       const claimMs = Math.max(1000, Math.ceil(timeoutMs));
       while (waiting.length > 0) {
-        const answers = await this.redis(commandsOf(connection.client).cseRfClaim(waiting.length * 2, ...this.keysOf(waiting), connection.replicaId, claimMs));
+        const answers = (await this.redis(redisScript(connection.client, "cseRfClaim", CLAIM)(this.keysOf(waiting), [connection.replicaId, claimMs]))) as string[] | undefined;
         if (!answers) break; // Redis is slow or away: look the rest up here
         const busy: string[] = [];
         const found = new Map<string, Known>();
@@ -151,7 +135,7 @@ export class SharedIndicatorCache implements LookupCache {
       return outcome instanceof Error ? "" : JSON.stringify(outcome ?? null);
     });
     const connection = this.lease.connection;
-    void this.redis(commandsOf(connection.client).cseRfStore(keys.length * 2, ...this.keysOf(keys), connection.replicaId, Math.ceil(this.ttlMs), ...values));
+    void this.redis(redisScript(connection.client, "cseRfStore", STORE)(this.keysOf(keys), [connection.replicaId, Math.ceil(this.ttlMs), ...values]));
   }
 
   private keysOf(keys: string[]): string[] {
