@@ -99,62 +99,180 @@
     });
   }
 
-  /** A read-only view of a preview's body with its size line. */
-  function showPreview(type, answer) {
+  /** The sample events Preview can render (the Test button always sends the sample Insight). */
+  var SAMPLES = [
+    { value: "insight", label: "Insight (insight.onDemand)" },
+    { value: "sensor", label: "Network Sensor offline (sensor.offline)" },
+    { value: "rule", label: "Rule automatically disabled (rule.autoDisabled)" },
+  ];
+
+  /** The open Preview (one at a time): it follows the dialog's edits until it or the node's dialog closes. */
+  var openPreview = null;
+
+  /**
+   * Shows an answer of the preview route: the body and its size line, or what stops the node from sending. The
+   * dialog opens with the first answer, so it never shows an empty body.
+   */
+  function showAnswer(preview, answer) {
+    preview.message.text(answer.ok ? answer.message || "" : "Nothing would be sent:");
+    preview.body.toggleClass("cse-preview-error", !answer.ok).css("color", answer.ok ? "" : "var(--red-ui-text-color-error, #d00)");
+    preview.body.text(answer.ok ? answer.body : String(answer.message || "no preview for this node"));
+    if (!preview.shown) {
+      preview.shown = true;
+      preview.open();
+    }
+  }
+
+  /** Asks the runtime for the body the node would send for the chosen sample, with the values in the dialog now. */
+  function refreshPreview(preview) {
+    var values = dialogValues(preview.node, preview.type);
+    values.sample = preview.select.val();
+    var asked = (preview.asked = (preview.asked || 0) + 1);
+    // Only the latest answer counts, and only while this Preview is still wanted.
+    var current = function () {
+      return asked === preview.asked && openPreview === preview;
+    };
+    $.ajax({ url: "cse-actions/preview/" + preview.type, type: "POST", contentType: "application/json", data: JSON.stringify(values) })
+      .done(function (answer) {
+        if (current()) showAnswer(preview, answer);
+      })
+      .fail(function (xhr) {
+        var reason = (xhr.responseJSON && xhr.responseJSON.message) || String(xhr.responseText || xhr.statusText || "").slice(0, 200);
+        if (current()) showAnswer(preview, { ok: false, message: "HTTP " + xhr.status + " " + reason });
+      });
+  }
+
+  /** Refreshes an open Preview shortly after the last edit. */
+  function previewFollowsEdits() {
+    if (!openPreview) return;
+    clearTimeout(openPreview.timer);
+    openPreview.timer = setTimeout(function () {
+      if (openPreview) refreshPreview(openPreview);
+    }, 300);
+  }
+
+  function closePreview() {
+    if (openPreview && openPreview.shown) openPreview.box.dialog("close");
+    else openPreview = null;
+  }
+  // A Preview belongs to the node's dialog: it closes with it, for every action node.
+  RED.events.on("editor:close", closePreview);
+
+  /**
+   * Opens (or refreshes) the Preview: a dialog beside the node's dialog that shows the exact body the node would
+   * send for a sample event (the Insight, a sensor or a rule event) with the values in the dialog, its size against
+   * the target's limit, or the error (a template that does not parse) instead. Sends nothing.
+   */
+  function showPreview(node, type) {
+    if (openPreview && openPreview.node === node) return refreshPreview(openPreview);
+    closePreview();
     var box = $("<div>");
-    $("<p>").text(answer.message || "").appendTo(box);
-    $("<pre>")
+    var row = $("<p>").appendTo(box);
+    $("<label>").attr("for", "cse-preview-sample").css({ width: "auto", "margin-right": "8px" }).text("Sample event").appendTo(row);
+    var select = $("<select>").attr("id", "cse-preview-sample").css("width", "auto").appendTo(row);
+    SAMPLES.forEach(function (sample) {
+      $("<option>").val(sample.value).text(sample.label).appendTo(select);
+    });
+    var preview = { node: node, type: type, box: box, select: select };
+    preview.message = $("<p>").attr("id", "cse-preview-message").appendTo(box);
+    preview.body = $("<pre>")
       .attr("id", "cse-preview-body")
       .css({ "max-height": "60vh", overflow: "auto", "white-space": "pre-wrap", "word-break": "break-all", "font-size": "12px", "user-select": "text" })
-      .text(answer.body)
       .appendTo(box);
-    box.dialog({
-      title: "Preview: " + type + " (the sample Insight)",
-      modal: true,
-      width: Math.min(900, $(window).width() - 60),
-      classes: { "ui-dialog": "cse-preview-dialog" },
-      buttons: [{ text: "Close", click: function () { $(this).dialog("close"); } }],
-      close: function () { box.dialog("destroy").remove(); },
+    select.on("change", function () {
+      refreshPreview(preview);
+    });
+    openPreview = preview;
+    preview.open = function () {
+      box.dialog({
+        title: "Preview: " + type,
+        modal: false,
+        width: Math.min(760, $(window).width() - 60),
+        position: { my: "left top", at: "left+20 top+80", of: window },
+        classes: { "ui-dialog": "cse-preview-dialog" },
+        buttons: [{ text: "Close", click: function () { $(this).dialog("close"); } }],
+        close: function () {
+          if (openPreview === preview) openPreview = null;
+          clearTimeout(preview.timer);
+          box.dialog("destroy").remove();
+        },
+      });
+    };
+    refreshPreview(preview);
+  }
+
+  /** Wires the dialog's Preview button (#node-cse-preview). */
+  function previewButton(node, type) {
+    $("#node-cse-preview").on("click", function () {
+      showPreview(node, type);
     });
   }
 
   /**
-   * Wires the dialog's Preview button (#node-cse-preview): shows the exact body the node would send for the
-   * sample Insight with the values in the dialog, and its size against the target's limit. Sends nothing.
+   * A message template field (`template`, or e-mail's body): Node-RED's code editor with Mustache (Handlebars)
+   * highlighting in #node-input-<field>-editor, mirrored into the hidden #node-input-<field> so the dialog saves it
+   * and Test and Preview send it. #node-cse-<field>-default inserts the default template; an open Preview follows
+   * every edit.
    */
-  function previewButton(node, type) {
-    $("#node-cse-preview").on("click", function () {
-      var button = $(this).prop("disabled", true);
-      $.ajax({
-        url: "cse-actions/preview/" + type,
-        type: "POST",
-        contentType: "application/json",
-        data: JSON.stringify(dialogValues(node, type)),
-      })
-        .done(function (answer) {
-          if (answer.ok) showPreview(type, answer);
-          else RED.notify("No preview. " + RED.utils.sanitize(String(answer.message || "")), "warning");
-        })
-        .fail(function (xhr) {
-          var reason = (xhr.responseJSON && xhr.responseJSON.message) || String(xhr.responseText || xhr.statusText || "").slice(0, 200);
-          RED.notify("Preview failed: HTTP " + xhr.status + " " + RED.utils.sanitize(reason), "error");
-        })
-        .always(function () {
-          button.prop("disabled", false);
-        });
+  function templateEditor(node, field, defaultTemplate) {
+    var input = $("#node-input-" + field);
+    var editor = RED.editor.createEditor({
+      id: "node-input-" + field + "-editor",
+      mode: "ace/mode/handlebars",
+      value: input.val() || "",
+      // Monaco's inline completions offer nothing for Mustache, and one still pending when the dialog closes fails
+      // with "Model is disposed!".
+      inlineSuggest: { enabled: false },
+    });
+    editor.getSession().on("change", function () {
+      if (editor.cseClosed) return; // destroying the editor disposes its text first
+      input.val(editor.getValue());
+      previewFollowsEdits();
+    });
+    $("#node-cse-" + field + "-default").on("click", function () {
+      editor.setValue(defaultTemplate || "", -1);
+      editor.focus();
+    });
+    node.cseTemplateEditors = (node.cseTemplateEditors || []).concat([editor]);
+    return editor;
+  }
+
+  /** A one-line template field (e-mail's subject): its default button, and an open Preview follows its edits. */
+  function templateLine(field, defaultTemplate) {
+    var input = $("#node-input-" + field).on("input change", previewFollowsEdits);
+    $("#node-cse-" + field + "-default").on("click", function () {
+      input.val(defaultTemplate || "").trigger("change");
     });
   }
 
-  /** What every action node's dialog does on opening: spinners on the Advanced fields, Test and Preview buttons. */
-  function actionDialog(node, type) {
+  /**
+   * What every action node's dialog does on opening: spinners on the Advanced fields, Test and Preview buttons, and
+   * the code editors of `templates` ({field: default template}) for the summary nodes.
+   */
+  function actionDialog(node, type, templates) {
     $("#node-input-timeout").spinner({ min: 1000, step: 1000 });
     $("#node-input-maxAttempts").spinner({ min: 1, max: 20 });
     testButton(node, type);
     previewButton(node, type);
+    Object.keys(templates || {}).forEach(function (field) {
+      templateEditor(node, field, templates[field]);
+    });
+  }
+
+  /** What the dialog of a node with template editors does when it closes (saved or cancelled). */
+  function closeActionDialog(node) {
+    (node.cseTemplateEditors || []).forEach(function (editor) {
+      editor.cseClosed = true;
+      editor.destroy();
+    });
+    delete node.cseTemplateEditors;
+    closePreview();
   }
 
   window.CseActions = {
     actionDialog: actionDialog,
+    closeActionDialog: closeActionDialog,
+    templateLine: templateLine,
     dialogValues: dialogValues,
     testButton: testButton,
     previewButton: previewButton,

@@ -3,13 +3,7 @@
 // The suites are listed here, not in .mocharc.json, so that `npx mocha <file>` runs that file alone.
 const { spawnSync } = require("node:child_process");
 const mocha = require.resolve("mocha/bin/mocha.js");
-const SUITES = [
-  "test/unit/**/*.spec.ts",
-  "test/nodes/**/*.spec.ts",
-  "test/reliability/**/*.spec.ts",
-  "test/e2e/**/*.spec.ts",
-  "test/browser/**/*.spec.ts",
-];
+const SUITES = ["test/unit", "test/nodes", "test/reliability", "test/e2e", "test/browser"].map((dir) => `${dir}/**/*.spec.ts`);
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
 const result = spawnSync(process.execPath, [mocha, ...SUITES, ...process.argv.slice(2)], { stdio: "inherit", env });
 process.exit(result.status ?? 1);

@@ -33,7 +33,8 @@ const CLOSE_WAIT_MS = 3000;
 /** A message this replica accepted: the message object itself and what its input handler left (send/done). */
 interface Accepted<I> {
   msg: Record<string, any>;
-  input: I;
+  /** Absent for a message sent again from the failed list. */
+  input: I | undefined;
   /** True while this replica's worker runs it. */
   here: boolean;
 }
@@ -57,7 +58,7 @@ export interface ClusterDeliveryOptions<I> {
    */
   finished(entry: JournalEntry, result: DeliveryResult, input: I | undefined): void;
   /** A message this replica accepted was finished by another replica, which reported it. */
-  finishedElsewhere(input: I): void;
+  finishedElsewhere(input: I | undefined): void;
   /** Redis' health, for the node's status. */
   health?(health: RedisHealth, problem: string | undefined, held: number): void;
 }
@@ -111,6 +112,12 @@ export class ClusterDelivery<I> {
     });
   }
 
+  /** Messages waiting or in flight in the cluster for this node (refreshed every second once read). */
+  get waiting(): number {
+    this.refreshDepth();
+    return this.depth;
+  }
+
   /** Throws when a new message must be refused: the cluster's queue for this node is full. */
   assertRoom(): void {
     this.refreshDepth();
@@ -123,7 +130,7 @@ export class ClusterDelivery<I> {
    * Stores an accepted message in Redis; resolves once Redis has it (while Redis is away the message waits
    * in this replica's memory and the promise with it). Never rejects for a Redis outage.
    */
-  async accept(entry: JournalEntry, input: I): Promise<void> {
+  async accept(entry: JournalEntry, input: I | undefined): Promise<void> {
     this.local.set(entry.id, { msg: entry.msg, input, here: false });
     const data: QueuedData = { id: entry.id, acceptedAt: entry.acceptedAt, msg: serialiseMessage(entry.msg) };
     this.holding++;

@@ -134,6 +134,16 @@ export class DeliveryEngine<C, R = void> {
     return this.waiting.size + this.running;
   }
 
+  /** Messages waiting for their first attempt. */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  /** Messages being delivered: an attempt, or the wait before the next one. */
+  get inFlight(): number {
+    return this.running;
+  }
+
   /** Redacts this node's secrets from `text`. */
   redact(text: string): string {
     return redact(text, this.secrets);

@@ -286,16 +286,9 @@ export function readJournal(file: string): { entries: JournalEntry[]; skippedLin
     throw error;
   }
   const live = new Map<string, JournalEntry>();
-  let skippedLines = 0;
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    let record: any;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      skippedLines++;
-      continue;
-    }
+  const { records, skippedLines: unreadable } = jsonLines(text);
+  let skippedLines = unreadable;
+  for (const record of records as any[]) {
     if (record && typeof record.done === "string") {
       live.delete(record.done);
     } else if (record && typeof record.id === "string" && record.msg && typeof record.msg === "object" && !live.has(record.id)) {
@@ -305,6 +298,21 @@ export function readJournal(file: string): { entries: JournalEntry[]; skippedLin
     }
   }
   return { entries: [...live.values()], skippedLines };
+}
+
+/** The records of a JSON-lines text, in order; a line that is not JSON (cut short by a crash, damaged) is counted, not kept. */
+export function jsonLines(text: string): { records: unknown[]; skippedLines: number } {
+  const records: unknown[] = [];
+  let skippedLines = 0;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      records.push(JSON.parse(line));
+    } catch {
+      skippedLines++;
+    }
+  }
+  return { records, skippedLines };
 }
 
 /** The journal file of a node: `<dir>/<node id>.jsonl`, the id made safe for any file system. */

@@ -1,4 +1,4 @@
-import type { Insight } from "./types";
+import type { Insight, RuleAutoDisabled, SensorOffline } from "./types";
 
 /**
  * The sample Insight the editor's Test buttons send: a made-up newer-tenant Insight (two signals, two
@@ -63,5 +63,20 @@ export function sampleInsight(): Insight {
     resolution: null,
     assignee: null,
     artifacts: [],
+  };
+}
+
+/** The sample `sensor.offline` payload the editor's Preview offers (a made-up sensor in a documentation zone). */
+export function sampleSensorOffline(): SensorOffline {
+  return { sensorId: "sample-sensor-1", sensorName: "sample-sensor-dmz", sensorZone: "dmz", lastSeen: "2026-11-28T02:45:00Z" };
+}
+
+/** The sample `rule.autoDisabled` payload the editor's Preview offers. */
+export function sampleRuleAutoDisabled(): RuleAutoDisabled {
+  return {
+    ruleId: "MATCH-S00475",
+    ruleName: "Sample: successful login from a new country",
+    reason: "The rule generated more than 100000 signals in one hour",
+    disabledAt: "2026-11-28T03:00:00Z",
   };
 }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { cseMetaFor } from "../events/meta";
-import { sampleInsight } from "../events/sample-insight";
+import { sampleInsight, sampleRuleAutoDisabled, sampleSensorOffline } from "../events/sample-insight";
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_TIMEOUT_MS,
@@ -25,6 +25,8 @@ import type { RedisHealth } from "../cluster/connection";
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOfMessage } from "../events/event-message";
+import { actionOps } from "../ops/action-ops";
+import { registerOpsRoutes } from "../ops/admin-routes";
 import { previewOf } from "./preview";
 
 export interface ActionNodeSpec<C, R = void> {
@@ -247,16 +249,41 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       let engine: DeliveryEngine<C, R> | undefined;
       let configError: string | undefined;
       let cluster: ClusterLease | undefined;
+      // Counters, metrics and the failed list (src/ops); its handle is used only once the node runs.
+      const ops = actionOps(RED, this, typeof def.name === "string" ? def.name : "", {
+        depth: () => ({ queued: clustered ? clustered.waiting : (engine?.queued ?? 0), inFlight: engine?.inFlight ?? 0 }),
+        // A failed message sent again from the failed list: the normal path, with the id (and key) it had.
+        resubmit: (entry) => {
+          if (!engine) throw new Error(`${label}: invalid configuration: ${configError}`);
+          engine.assertAccepting();
+          const msg = RED.util.cloneMessage(entry.msg as any) as Record<string, any>;
+          if (clustered) {
+            clustered.assertRoom();
+            return void clustered.accept({ id: entry.id, acceptedAt: new Date().toISOString(), msg }, undefined).catch((error) =>
+              report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), undefined),
+            );
+          }
+          const job = newJob(eventOfMessage(msg), new Date(), entry.id);
+          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
+          deliver(engine, job, msg, undefined);
+        },
+      });
+
       try {
         cluster = joinCluster(RED.settings as any, RED.log);
         const config = buildConfig(spec, RED, def, credentials);
         engine = new DeliveryEngine(spec.target, config, {
           ...engineOptions(RED, def, label),
-          onState: (state) => this.status(statusOf(state)),
+          onState: (state) => {
+            const status = statusOf(state);
+            this.status(status);
+            ops.state(state, status.text);
+          },
         });
       } catch (error) {
         configError = configProblem(error, credentials);
         this.status({ fill: "red", shape: "ring", text: short(configError) });
+        ops.invalid(`${label}: invalid configuration: ${configError}`);
       }
       // In cluster mode the node's queue in Redis is its journal (SPEC §7).
       const journal = cluster ? new MemoryJournal() : openJournal(RED, this, label);
@@ -280,6 +307,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       };
 
       const refused = (msg: Record<string, any>, message: string, input: InputCallbacks | undefined) => {
+        ops.refused(message);
         msg.delivery = { action: spec.type, ok: false, status: null, attempts: 0, durationMs: 0 };
         report(msg, failure(message), input);
       };
@@ -289,6 +317,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         if (result.closed && removed !== true && journal.persistent) return; // kept for the next start
         journal.remove(id);
         msg.delivery = deliveryOf(spec.type, result);
+        ops.settled(id, msg, result);
         if (!result.ok) return report(msg, failure(result.error ?? `${label}: delivery failed`, result), input);
         if (result.msg) {
           // A target's `delivery` fields (e.g. e-mail's rejected recipients) extend msg.delivery, never replace it.
@@ -336,7 +365,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           },
           finished: (entry, result, input) => settle(entry.id, entry.msg, result, input),
           // The replica that finished it sent the output or told Catch; here the message's handling ends.
-          finishedElsewhere: (input) => input.done(),
+          finishedElsewhere: (input) => input?.done(),
           health: (health, problem, held) => {
             const status = redisStatusOf(health, problem, held);
             if (status) node.status(status);
@@ -402,6 +431,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
 
       this.on("close", (isRemoved: boolean, done: () => void) => {
         removed = isRemoved === true;
+        ops.close();
         const finish = () => {
           try {
             if (removed) journal.destroy();
@@ -429,6 +459,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       ...(spec.settings ? { settings: spec.settings } : {}),
     } as any);
     registerAdminRoutes(RED, spec);
+    registerOpsRoutes(RED);
   };
 }
 
@@ -444,6 +475,8 @@ interface DialogValues {
   props: Record<string, any>;
   credentials: Record<string, string | undefined>;
   label: string;
+  /** Preview's sample: "insight" (default), "sensor" or "rule". */
+  sample?: unknown;
 }
 
 /**
@@ -461,11 +494,19 @@ function dialogValues<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, body: Reco
     const raw = value === undefined || value === STORED_PASSWORD ? stored[key] : String(value);
     credentials[key] = fromEnv(raw) as string | undefined;
   }
-  return { props, credentials, label: labelOf(spec.type, props.name) };
+  return { props, credentials, label: labelOf(spec.type, props.name), sample: body.sample };
 }
 
-/** The sample Insight as the event the Test and Preview buttons use. */
-function sampleEvent(): DeliveryEvent {
+/** The sample event the Test button sends and Preview renders: the sample Insight, or (Preview) a sensor or rule event. */
+function sampleEvent(sample?: unknown): DeliveryEvent {
+  if (sample === "sensor") {
+    const payload = sampleSensorOffline();
+    return { topic: "sensor.offline", payload, cse: cseMetaFor("sensor.offline", payload) };
+  }
+  if (sample === "rule") {
+    const payload = sampleRuleAutoDisabled();
+    return { topic: "rule.autoDisabled", payload, cse: cseMetaFor("rule.autoDisabled", payload) };
+  }
   const payload = sampleInsight();
   return { topic: "insight.onDemand", payload, cse: cseMetaFor("insight.onDemand", payload) };
 }
@@ -507,10 +548,12 @@ async function testSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { prop
 }
 
 /**
- * `POST cse-actions/preview/<type>`: the body the node would send for the sample Insight with the dialog's
- * values, and its size against the target's limits: {ok, body, bytes, limits, message}. Never headers or URL.
+ * `POST cse-actions/preview/<type>`: the body the node would send for the sample event (`sample`: the Insight,
+ * "sensor" or "rule") with the dialog's values, and its size against the target's limits: {ok, body, bytes,
+ * limits, message}; a value that does not work (a template that does not parse) is the message instead. Never
+ * headers or URL.
  */
-function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, credentials }: DialogValues, res: any): void {
+function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, credentials, sample }: DialogValues, res: any): void {
   let config: C;
   try {
     config = buildConfig(spec, RED, props, credentials);
@@ -519,7 +562,7 @@ function previewSample<C, R>(RED: NodeAPI, spec: ActionNodeSpec<C, R>, { props, 
   }
   const secrets = [...spec.target.secrets(config), ...Object.values(credentials)].filter((s): s is string => typeof s === "string");
   try {
-    const preview = previewOf(spec.type, spec.target, sampleEvent(), config);
+    const preview = previewOf(spec.type, spec.target, sampleEvent(sample), config);
     if (!preview) return res.json({ ok: false, message: "no preview for this node" });
     res.json({ ok: true, body: redact(preview.body, secrets), bytes: preview.bytes, limits: preview.limits, message: preview.summary });
   } catch (error) {

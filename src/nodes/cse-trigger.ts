@@ -3,6 +3,7 @@ import { ClusterSettingError } from "../cluster/settings";
 import { PollLoop } from "../cse/poll-loop";
 import { asCseTenant } from "../cse/tenant";
 import { isInsightId } from "../events/insight";
+import { triggerOps } from "../ops/action-ops";
 import { openTriggerBackend, type CheckpointStore, type PollRunner, type TriggerBackend } from "./trigger/backend";
 import type { CallbackContext } from "./trigger/emitted-keys";
 import { TriggerRuntime } from "./trigger/runtime";
@@ -17,6 +18,7 @@ export = function (RED: NodeAPI) {
     let backend: TriggerBackend | undefined;
     let configError: Error | undefined;
     const closing = new AbortController();
+    const ops = triggerOps(RED, this);
 
     try {
       const settings = readTriggerSettings(config);
@@ -35,7 +37,10 @@ export = function (RED: NodeAPI) {
         emittedKeys: backend.emittedKeys,
         sensors: backend.sensors,
         rules: backend.rules,
-        send: (msg) => this.send(msg as NodeMessage),
+        send: (msg) => {
+          ops.emitted(msg);
+          this.send(msg as NodeMessage);
+        },
         status: (status) => this.status(status),
         reportError: (err, msg) => this.error(err, msg),
         uiUrl: () => tenant()?.uiUrl,
@@ -66,7 +71,10 @@ export = function (RED: NodeAPI) {
         return;
       }
       try {
-        runtime.input(msg as Record<string, any>, (out) => send(out as NodeMessage)).then(
+        runtime.input(msg as Record<string, any>, (out) => {
+          ops.emitted(out);
+          send(out as NodeMessage);
+        }).then(
           () => done(),
           (err) => done(err),
         );
@@ -77,6 +85,7 @@ export = function (RED: NodeAPI) {
 
     this.on("close", (_removed: boolean, done: () => void) => {
       closing.abort(new Error("cse-trigger closed"));
+      ops.close();
       const polling = poll?.stop() ?? Promise.resolve();
       polling.finally(() => {
         runtime?.close();

@@ -1,9 +1,17 @@
 import { escapeHtml } from "./hipchat-html";
 import { readableTime, URGENCY_COLOURS, urgencyOf, type Summary } from "./summary";
+import { plainText, renderWithin, type MessageTemplate, type TemplateView } from "./template";
 import { truncateText } from "./truncate";
 
 /** Mail has no fixed limit; these keep one notification readable and far below servers' SIZE limits. */
-export const EMAIL_LIMITS = { subject: 200, field: 2_000, description: 50_000, signals: 200 } as const;
+export const EMAIL_LIMITS = { subject: 200, field: 2_000, description: 50_000, signals: 200, body: 100_000 } as const;
+
+/** A node's `subject` and `template` (SPEC §8) and the view of the event they are rendered against. */
+export interface EmailTemplates {
+  subject?: MessageTemplate;
+  template?: MessageTemplate;
+  view: TemplateView;
+}
 
 export interface EmailContent {
   subject: string;
@@ -12,22 +20,12 @@ export interface EmailContent {
 }
 
 /**
- * The subject: the node's `subject` when set, where `{{readableId}}`, `{{name}}`, `{{severity}}`, `{{entity}}`,
- * `{{event}}` and `{{title}}` are replaced; else one naming the Insight's readableId and name.
- * Line breaks are removed (a subject is one header line).
+ * The subject: the node's `subject` template rendered (plain text) when it gives one, else one naming the
+ * Insight's readableId and name. Line breaks are removed (a subject is one header line).
  */
-export function emailSubject(summary: Summary, template?: string): string {
-  const values: Record<string, string> = {
-    readableId: summary.readableId ?? "",
-    name: summary.name ?? "",
-    severity: summary.severity ?? "",
-    entity: summary.entity?.value ?? "",
-    event: summary.event,
-    title: summary.title,
-  };
-  const subject = template?.trim()
-    ? template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) => values[key] ?? whole)
-    : `[Cloud SIEM] ${summary.kind === "insight" ? `${summary.headline} ${summary.title}` : summary.title}`;
+export function emailSubject(summary: Summary, templates?: EmailTemplates): string {
+  const custom = templates?.subject && renderWithin(templates.subject, templates.view, plainText, EMAIL_LIMITS.subject);
+  const subject = custom || `[Cloud SIEM] ${summary.kind === "insight" ? `${summary.headline} ${summary.title}` : summary.title}`;
   return truncateText(subject.replace(/[\r\n\t]+/g, " ").trim(), EMAIL_LIMITS.subject);
 }
 
@@ -87,6 +85,22 @@ export function emailHtml(summary: Summary): string {
   return parts.join("\n");
 }
 
-export function emailContent(summary: Summary, subjectTemplate?: string): EmailContent {
-  return { subject: emailSubject(summary, subjectTemplate), text: emailText(summary), html: emailHtml(summary) };
+/** The text body a node's `template` gives (plain text, within 100,000 characters), or undefined when blank. */
+function templateText(templates: EmailTemplates | undefined): string | undefined {
+  const text = templates?.template && renderWithin(templates.template, templates.view, plainText, EMAIL_LIMITS.body);
+  return text ? truncateText(text, EMAIL_LIMITS.body) : undefined;
+}
+
+/** The HTML part of a templated mail: the same text, escaped, its line breaks kept. */
+function textAsHtml(text: string): string {
+  return `<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#1a1a1a;white-space:pre-wrap">${escapeHtml(text)}</div>`;
+}
+
+export function emailContent(summary: Summary, templates?: EmailTemplates): EmailContent {
+  const text = templateText(templates);
+  return {
+    subject: emailSubject(summary, templates),
+    text: text ?? emailText(summary),
+    html: text !== undefined ? textAsHtml(text) : emailHtml(summary),
+  };
 }

@@ -1,5 +1,6 @@
 import { readableTime, urgencyOf, type Summary } from "./summary";
-import { truncateRendered } from "./truncate";
+import { renderWithin, type MessageTemplate, type TemplateView } from "./template";
+import { truncateMarkup, truncateRendered } from "./truncate";
 
 /** HipChat room notifications take 1–10,000 characters. */
 export const HIPCHAT_MAX_CHARS = 10_000;
@@ -60,4 +61,13 @@ export function hipChatHtml(summary: Summary, max = HIPCHAT_MAX_CHARS, fieldMax 
   const html = head + tail.join("");
   if (html.length <= max || fieldMax <= 20) return html;
   return hipChatHtml(summary, max, Math.floor(fieldMax / 2));
+}
+
+/**
+ * A node's template as the notification's HTML (SPEC §8): the template is HTML, every value is escaped (line
+ * breaks become `<br>`), within 10,000 characters. Undefined when it renders blank.
+ */
+export function hipChatTemplateHtml(template: MessageTemplate, view: TemplateView): string | undefined {
+  const html = renderWithin(template, view, htmlText, HIPCHAT_MAX_CHARS);
+  return html === undefined ? undefined : truncateMarkup(html, HIPCHAT_MAX_CHARS);
 }

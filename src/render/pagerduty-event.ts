@@ -1,4 +1,5 @@
 import type { Summary } from "./summary";
+import { plainText, renderWithin, type MessageTemplate, type TemplateView } from "./template";
 import { truncateText } from "./truncate";
 
 /** PagerDuty's limits: `summary`/`description` 1,024 characters, `dedup_key` 255. */
@@ -41,6 +42,12 @@ export function incidentSummary(summary: Summary): string {
   return truncateText(parts.join(" "), PAGERDUTY_LIMITS.summary);
 }
 
+/** A node's template as the incident's summary (SPEC §8): plain text, ≤ 1,024 characters; undefined when blank. */
+export function templateIncidentSummary(template: MessageTemplate, view: TemplateView): string | undefined {
+  const text = renderWithin(template, view, plainText, PAGERDUTY_LIMITS.summary);
+  return text === undefined ? undefined : truncateText(text, PAGERDUTY_LIMITS.summary);
+}
+
 function details(summary: Summary): Record<string, unknown> {
   const out: Record<string, unknown> = { event: summary.event, ...summary.ids };
   for (const fact of summary.facts) out[fact.label] = truncateText(fact.value, PAGERDUTY_LIMITS.detail);
@@ -68,8 +75,8 @@ export function pagerDutyAccountUrl(subdomain: string | undefined): string | und
   return name ? `https://${name}.pagerduty.com` : undefined;
 }
 
-/** Events API v2 body (`POST /v2/enqueue`). */
-export function pagerDutyV2Event(summary: Summary, routingKey: string, subdomain?: string): Record<string, unknown> {
+/** Events API v2 body (`POST /v2/enqueue`); `text` is the incident's summary when a template gave one. */
+export function pagerDutyV2Event(summary: Summary, routingKey: string, subdomain?: string, text = incidentSummary(summary)): Record<string, unknown> {
   const dedupKey = dedupKeyOf(summary);
   if (resolves(summary)) return { routing_key: routingKey, event_action: "resolve", dedup_key: dedupKey };
   const event: Record<string, unknown> = {
@@ -77,7 +84,7 @@ export function pagerDutyV2Event(summary: Summary, routingKey: string, subdomain
     event_action: "trigger",
     dedup_key: dedupKey,
     payload: {
-      summary: incidentSummary(summary),
+      summary: text,
       source: truncateText(summary.entity?.value ?? summary.sensor?.name ?? "Cloud SIEM", 255),
       severity: pagerDutySeverity(summary),
       timestamp: summary.timestamp,
@@ -93,17 +100,17 @@ export function pagerDutyV2Event(summary: Summary, routingKey: string, subdomain
   return event;
 }
 
-/** Events API v1 body (`POST /generic/2010-04-15/create_event.json`). */
-export function pagerDutyV1Event(summary: Summary, serviceKey: string, subdomain?: string): Record<string, unknown> {
+/** Events API v1 body (`POST /generic/2010-04-15/create_event.json`); `text` is the description as for v2. */
+export function pagerDutyV1Event(summary: Summary, serviceKey: string, subdomain?: string, text = incidentSummary(summary)): Record<string, unknown> {
   const incidentKey = dedupKeyOf(summary);
   if (resolves(summary)) {
-    return { service_key: serviceKey, event_type: "resolve", incident_key: incidentKey, description: incidentSummary(summary) };
+    return { service_key: serviceKey, event_type: "resolve", incident_key: incidentKey, description: text };
   }
   const event: Record<string, unknown> = {
     service_key: serviceKey,
     event_type: "trigger",
     incident_key: incidentKey,
-    description: incidentSummary(summary),
+    description: text,
     details: { severity: pagerDutySeverity(summary), ...details(summary) },
     client: CLIENT,
   };

@@ -1,5 +1,6 @@
 import { readableTime, type Summary } from "./summary";
-import { fitWithin, truncateRendered, truncateText } from "./truncate";
+import { renderWithin, type MessageTemplate, type TemplateView } from "./template";
+import { fitWithin, truncateMarkup, truncateRendered, truncateText } from "./truncate";
 
 /** Slack's documented limits for `chat.postMessage` (see notes/targets.md §3). */
 export const SLACK_LIMITS = { text: 40_000, header: 150, section: 3_000, blocks: 50 } as const;
@@ -78,4 +79,13 @@ function fallbackText(summary: Summary, link: string | undefined): string {
   const room = SLACK_LIMITS.text - head.length - 1;
   if (room < 100) return truncateText(head, SLACK_LIMITS.text);
   return `${head}\n${truncateRendered(summary.description, room, escapeMrkdwn)}`;
+}
+
+/**
+ * A node's template as the message (SPEC §8): its mrkdwn alone as `text` (Slack shows it as the message), every
+ * value escaped like the default's (`&`, `<`, `>`), within 40,000 characters. Undefined when it renders blank.
+ */
+export function slackTemplateText(template: MessageTemplate, view: TemplateView): string | undefined {
+  const text = renderWithin(template, view, escapeMrkdwn, SLACK_LIMITS.text);
+  return text === undefined ? undefined : truncateMarkup(text, SLACK_LIMITS.text);
 }

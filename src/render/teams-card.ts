@@ -1,4 +1,5 @@
 import { readableTime, URGENCY_COLOURS, urgencyOf, type Summary } from "./summary";
+import { plainText, renderTemplate, type MessageTemplate, type TemplateView } from "./template";
 import { fitWithin, truncateText, utf8Bytes } from "./truncate";
 
 /** Teams rejects (inside the flow, after answering 202) a request body over 28 KB = 28,672 bytes. */
@@ -43,8 +44,39 @@ function fitted(build: (cut: (text: string) => string) => Record<string, unknown
 
 /**
  * The Workflows ("When a Teams webhook request is received") envelope around an Adaptive Card 1.4 — version 1.5
- * does not render through Workflows. The whole JSON body stays within `maxBytes`.
+ * does not render through Workflows — holding `body`, with the Open action when there is a usable link.
  */
+function adaptiveEnvelope(summary: Summary, body: Record<string, unknown>[]): Record<string, unknown> {
+  const card: Record<string, unknown> = {
+    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+    type: "AdaptiveCard",
+    version: "1.4",
+    body,
+    msteams: { width: "Full" },
+  };
+  if (usableLink(summary)) card.actions = [{ type: "Action.OpenUrl", title: OPEN_LABEL, url: summary.link }];
+  return {
+    type: "message",
+    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }],
+  };
+}
+
+/** A legacy MessageCard with `fields` (sections or text), its summary line, colour and Open action. */
+function messageCardOf(summary: Summary, cut: (text: string) => string, fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    "@type": "MessageCard",
+    "@context": "http://schema.org/extensions",
+    summary: cut(`${summary.headline}: ${summary.title}`),
+    themeColor: URGENCY_COLOURS[urgencyOf(summary)].slice(1),
+    title: summary.headline,
+    ...fields,
+    ...(usableLink(summary)
+      ? { potentialAction: [{ "@type": "OpenUri", name: OPEN_LABEL, targets: [{ os: "default", uri: summary.link }] }] }
+      : {}),
+  };
+}
+
+/** The default Adaptive Card message of a summary; the whole JSON body stays within `maxBytes`. */
 export function teamsAdaptiveMessage(summary: Summary, maxBytes = TEAMS_BUDGET_BYTES): Record<string, unknown> {
   const colours = CARD_COLOURS[urgencyOf(summary)];
   return fitted((cut) => {
@@ -73,18 +105,7 @@ export function teamsAdaptiveMessage(summary: Summary, maxBytes = TEAMS_BUDGET_B
       body.push({ type: "TextBlock", text: cut(signalsText(summary)), wrap: true, isSubtle: true });
     }
     body.push({ type: "TextBlock", text: `Cloud SIEM · ${readableTime(summary.timestamp)}`, isSubtle: true, size: "Small", wrap: true });
-    const card: Record<string, unknown> = {
-      $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
-      type: "AdaptiveCard",
-      version: "1.4",
-      body,
-      msteams: { width: "Full" },
-    };
-    if (usableLink(summary)) card.actions = [{ type: "Action.OpenUrl", title: OPEN_LABEL, url: summary.link }];
-    return {
-      type: "message",
-      attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }],
-    };
+    return adaptiveEnvelope(summary, body);
   }, maxBytes);
 }
 
@@ -103,16 +124,31 @@ export function teamsMessageCard(summary: Summary, maxBytes = TEAMS_BUDGET_BYTES
     if (summary.signals.length) {
       sections.push({ title: `Signals (${summary.signals.length})`, text: cut(signalsText(summary)), markdown: false });
     }
-    return {
-      "@type": "MessageCard",
-      "@context": "http://schema.org/extensions",
-      summary: cut(`${summary.headline}: ${summary.title}`),
-      themeColor: URGENCY_COLOURS[urgencyOf(summary)].slice(1),
-      title: summary.headline,
-      sections,
-      ...(usableLink(summary)
-        ? { potentialAction: [{ "@type": "OpenUri", name: OPEN_LABEL, targets: [{ os: "default", uri: summary.link }] }] }
-        : {}),
-    };
+    return messageCardOf(summary, cut, { sections });
   }, maxBytes);
+}
+
+/**
+ * A node's template as the card's text (SPEC §8): plain text (Teams reads it as its Markdown subset) in one
+ * wrapping TextBlock of an Adaptive Card, or as a MessageCard's `text`, with the Open action kept; the whole
+ * body within `maxBytes`, long values shortened first. Undefined when the template renders blank.
+ */
+export function teamsTemplateMessage(
+  summary: Summary,
+  format: "adaptive" | "messagecard",
+  template: MessageTemplate,
+  view: TemplateView,
+  maxBytes = TEAMS_BUDGET_BYTES,
+): Record<string, unknown> | undefined {
+  if (!renderTemplate(template, view, plainText).trim()) return undefined;
+  const card = (budget: number, textMax: number) => {
+    const text = truncateText(renderTemplate(template, view, plainText, budget), textMax);
+    if (format === "messagecard") return messageCardOf(summary, (t) => truncateText(t, 200), { text });
+    return adaptiveEnvelope(summary, [{ type: "TextBlock", text, wrap: true }]);
+  };
+  const bytes = (body: Record<string, unknown>) => utf8Bytes(JSON.stringify(body));
+  const byValues = fitWithin(maxBytes, (budget) => card(budget, maxBytes), bytes, maxBytes, 20);
+  if (byValues.fits) return byValues.built;
+  // The template's own text is too long: the whole text is cut to what the card has room for.
+  return fitWithin(maxBytes, (textMax) => card(20, textMax), bytes, maxBytes, 0).built;
 }

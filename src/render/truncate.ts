@@ -86,3 +86,18 @@ export function fitWithin<T>(
   if (best) return { ...best, fits: true };
   return { budget: minBudget, built: build(minBudget), fits: false };
 }
+
+/**
+ * `truncateText` for markup (HTML, Slack mrkdwn): the cut never ends inside a tag, a `<link|label>` or an
+ * entity such as `&amp;`, so what is kept stays well-formed text.
+ */
+export function truncateMarkup(text: string, max: number, marker = TRUNCATION_MARKER): string {
+  if (text.length <= max) return text;
+  if (max <= marker.length) return marker.slice(0, Math.max(0, max));
+  let kept = text.slice(0, safeEnd(text, max - marker.length));
+  const open = kept.lastIndexOf("<");
+  if (open > kept.lastIndexOf(">")) kept = kept.slice(0, open);
+  const amp = kept.lastIndexOf("&");
+  if (amp > kept.lastIndexOf(";") && kept.length - amp <= 10) kept = kept.slice(0, amp);
+  return kept + marker;
+}

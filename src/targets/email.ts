@@ -1,8 +1,9 @@
 /** E-mail through an SMTP server (nodemailer): one multipart text + HTML mail to every recipient. */
 import { isIP } from "node:net";
 import nodemailer from "nodemailer";
-import { emailContent } from "../render/email";
+import { emailContent, type EmailContent } from "../render/email";
 import { summaryOf } from "../render/summary";
+import { templateView, type MessageTemplate } from "../render/template";
 import { ConfigError, type AttemptContext, type DeliveryEvent, type Outcome, type Target } from "./types";
 
 export type SmtpTls = "starttls" | "tls" | "none";
@@ -29,8 +30,10 @@ export interface SmtpConnection {
 
 export interface EmailConfig {
   recipients: string[];
-  /** Subject template; empty = the default naming the Insight's readableId and name. */
-  subject?: string;
+  /** The subject as a Mustache template (SPEC §8); absent = the default naming the Insight's readableId and name. */
+  subject?: MessageTemplate;
+  /** The text body as a Mustache template (the HTML body is the same text, escaped); absent = the default. */
+  template?: MessageTemplate;
   smtp: SmtpConnection;
 }
 
@@ -156,8 +159,15 @@ function smtpStatus(response: unknown): number {
   return m ? Number(m[1]) : 250;
 }
 
+/** The subject and both bodies of the mail for an event. */
+export function emailOf(event: DeliveryEvent, config: EmailConfig): EmailContent {
+  const summary = summaryOf(event);
+  const { subject, template } = config;
+  return emailContent(summary, subject || template ? { subject, template, view: templateView(event, summary) } : undefined);
+}
+
 export async function sendEmail(event: DeliveryEvent, config: EmailConfig, ctx: AttemptContext<unknown>): Promise<Outcome> {
-  const mail = emailContent(summaryOf(event), config.subject);
+  const mail = emailOf(event, config);
   await ctx.checkHost(config.smtp.settings.host);
   let info: any;
   try {
@@ -181,7 +191,7 @@ export const emailTarget: Target<EmailConfig, unknown> = {
   send: sendEmail,
   /** The subject and the plain-text part (the HTML part says the same). */
   preview(event, config): string {
-    const mail = emailContent(summaryOf(event), config.subject);
+    const mail = emailOf(event, config);
     return `Subject: ${mail.subject}\n\n${mail.text}`;
   },
 };

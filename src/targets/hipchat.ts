@@ -1,8 +1,9 @@
 /** HipChat Server / Data Center v2 room notification (the cloud service ended in 2019). */
 import { classifyHttp } from "../delivery/classify";
 import { jsonRequest } from "../delivery/http";
-import { hipChatColour, hipChatHtml } from "../render/hipchat-html";
+import { hipChatColour, hipChatHtml, hipChatTemplateHtml } from "../render/hipchat-html";
 import { summaryOf } from "../render/summary";
+import { templateView, type MessageTemplate } from "../render/template";
 import type { DeliveryEvent, HttpAnswer, HttpRequest, Outcome, Target } from "./types";
 
 export interface HipChatConfig {
@@ -11,12 +12,15 @@ export interface HipChatConfig {
   /** Room ID or name. */
   room: string;
   apiKey: string;
+  /** The HTML message as a Mustache template (SPEC §8); absent = the default summary. */
+  template?: MessageTemplate;
 }
 
 export function hipChatRequest(event: DeliveryEvent, config: HipChatConfig): HttpRequest {
   const summary = summaryOf(event);
   const url = `${config.server.replace(/\/+$/, "")}/v2/room/${encodeURIComponent(config.room)}/notification`;
-  const body = { message: hipChatHtml(summary), message_format: "html", color: hipChatColour(summary), notify: true, from: "Cloud SIEM" };
+  const custom = config.template && hipChatTemplateHtml(config.template, templateView(event, summary));
+  const body = { message: custom || hipChatHtml(summary), message_format: "html", color: hipChatColour(summary), notify: true, from: "Cloud SIEM" };
   return jsonRequest(url, body, { Authorization: `Bearer ${config.apiKey}` });
 }
 

@@ -1,8 +1,9 @@
 /** PagerDuty Events API v2 (`/v2/enqueue`) or v1 (`/generic/2010-04-15/create_event.json`). */
 import { classifyHttp } from "../delivery/classify";
 import { jsonRequest } from "../delivery/http";
-import { dedupKeyOf, pagerDutyV1Event, pagerDutyV2Event } from "../render/pagerduty-event";
+import { dedupKeyOf, pagerDutyV1Event, pagerDutyV2Event, templateIncidentSummary } from "../render/pagerduty-event";
 import { summaryOf } from "../render/summary";
+import { templateView, type MessageTemplate } from "../render/template";
 import type { DeliveryEvent, HttpAnswer, HttpRequest, Outcome, Target } from "./types";
 
 export type PagerDutyVersion = "v2" | "v1";
@@ -15,6 +16,8 @@ export interface PagerDutyConfig {
   apiUrl: string;
   /** v2 integration (routing) key or v1 service key. */
   serviceKey: string;
+  /** `payload.summary` (v1: `description`) as a Mustache template (SPEC §8); absent = the default summary. */
+  template?: MessageTemplate;
 }
 
 export const PAGERDUTY_PATHS: Record<PagerDutyVersion, string> = {
@@ -24,10 +27,11 @@ export const PAGERDUTY_PATHS: Record<PagerDutyVersion, string> = {
 
 export function pagerDutyRequest(event: DeliveryEvent, config: PagerDutyConfig): HttpRequest {
   const summary = summaryOf(event);
+  const text = (config.template && templateIncidentSummary(config.template, templateView(event, summary))) || undefined;
   const body =
     config.apiVersion === "v1"
-      ? pagerDutyV1Event(summary, config.serviceKey, config.subdomain)
-      : pagerDutyV2Event(summary, config.serviceKey, config.subdomain);
+      ? pagerDutyV1Event(summary, config.serviceKey, config.subdomain, text)
+      : pagerDutyV2Event(summary, config.serviceKey, config.subdomain, text);
   return jsonRequest(`${config.apiUrl.replace(/\/+$/, "")}${PAGERDUTY_PATHS[config.apiVersion]}`, body);
 }
 

@@ -1,8 +1,9 @@
 /** Slack Web API `chat.postMessage`: a summary as text plus Block Kit blocks (notes/targets.md §3). */
 import { classifyHttp } from "../delivery/classify";
 import { jsonRequest } from "../delivery/http";
-import { slackMessage } from "../render/slack-blocks";
+import { slackMessage, slackTemplateText } from "../render/slack-blocks";
 import { summaryOf } from "../render/summary";
+import { templateView, type MessageTemplate } from "../render/template";
 import type { DeliveryEvent, HttpAnswer, HttpRequest, Outcome, Target } from "./types";
 
 export interface SlackConfig {
@@ -10,6 +11,8 @@ export interface SlackConfig {
   /** Base URL of the Web API, `https://slack.com/api`. */
   apiUrl: string;
   apiKey: string;
+  /** The message text as a Mustache template (SPEC §8); absent = the default summary with blocks. */
+  template?: MessageTemplate;
 }
 
 /** `ok:false` error codes that are worth another attempt; every other one is permanent. */
@@ -17,7 +20,9 @@ export const SLACK_TRANSIENT = new Set(["ratelimited", "rate_limited", "internal
 
 export function slackRequest(event: DeliveryEvent, config: SlackConfig): HttpRequest {
   const url = `${config.apiUrl.replace(/\/+$/, "")}/chat.postMessage`;
-  const body = { channel: config.channel, ...slackMessage(summaryOf(event)), unfurl_links: false };
+  const summary = summaryOf(event);
+  const text = config.template && slackTemplateText(config.template, templateView(event, summary));
+  const body = { channel: config.channel, ...(text ? { text } : slackMessage(summary)), unfurl_links: false };
   return jsonRequest(url, body, { Authorization: `Bearer ${config.apiKey}` });
 }
 

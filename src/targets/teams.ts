@@ -3,7 +3,8 @@ import { classifyHttp } from "../delivery/classify";
 import { jsonRequest } from "../delivery/http";
 import { urlSecrets } from "../delivery/redact";
 import { summaryOf } from "../render/summary";
-import { teamsAdaptiveMessage, teamsMessageCard } from "../render/teams-card";
+import { teamsAdaptiveMessage, teamsMessageCard, teamsTemplateMessage } from "../render/teams-card";
+import { templateView, type MessageTemplate } from "../render/template";
 import { type DeliveryEvent, type HttpAnswer, type HttpRequest, type Outcome, type Target } from "./types";
 
 export type TeamsFormat = "adaptive" | "messagecard";
@@ -13,11 +14,14 @@ export interface TeamsConfig {
   format: TeamsFormat;
   /** The webhook URL; its path and query are a bearer secret. */
   url: string;
+  /** The card's text as a Mustache template (SPEC §8); absent = the default card. */
+  template?: MessageTemplate;
 }
 
 export function teamsRequest(event: DeliveryEvent, config: TeamsConfig): HttpRequest {
   const summary = summaryOf(event);
-  const body = config.format === "messagecard" ? teamsMessageCard(summary) : teamsAdaptiveMessage(summary);
+  const custom = config.template && teamsTemplateMessage(summary, config.format, config.template, templateView(event, summary));
+  const body = custom || (config.format === "messagecard" ? teamsMessageCard(summary) : teamsAdaptiveMessage(summary));
   return jsonRequest(config.url, body);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Real-browser tests of the editor: the packed package installed into a real Node-RED 4.1 started from its CLI,
+ * Real-browser tests of the editor: the packed package installed into a real Node-RED started from its CLI, on each runtime,
  * driven with playwright-core and Debian's chromium. One Node-RED, one browser, one page for the whole suite;
  * the tests run in order and build on each other (dialogs, then exports, then a flow dragged from the palette).
  * Node types come from package.json's "node-red".nodes, so every node that lands is covered.
@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { NodeRedProcess, PACKAGE_NAME, packPackage } from "../e2e/support/node-red-process";
+import { RUNTIMES } from "../e2e/support/runtimes";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { modernInsight } from "../fakes/insights";
@@ -93,7 +94,7 @@ function containedSecrets(text: string): string[] {
   return typedSecrets.filter((s) => text.includes(s));
 }
 
-describe("browser: the editor with the packed package in a real Node-RED", function () {
+for (const runtime of RUNTIMES) describe(`browser: the editor with the packed package in a real ${runtime.label}`, function () {
   this.timeout(120_000);
   let workDir = "";
   let nodeRed: NodeRedProcess | undefined;
@@ -122,7 +123,7 @@ describe("browser: the editor with the packed package in a real Node-RED", funct
     csePeer = await startCsePeer({ accessId: "suBrowserTest", accessKey: secretFor("cse-tenant", "accessKey-for-peer") });
     csePeer.addInsight();
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-browser-"));
-    nodeRed = new NodeRedProcess(packPackage(workDir), { settings: `cseHttpPostAllowedPorts: [${receiver.port}, ${testPeer.port}, 443],` });
+    nodeRed = new NodeRedProcess(packPackage(workDir), { settings: `cseHttpPostAllowedPorts: [${receiver.port}, ${testPeer.port}, 443],`, runtime });
     nodeRed.install();
     await nodeRed.start();
     browser = await launchBrowser();
@@ -145,10 +146,10 @@ describe("browser: the editor with the packed package in a real Node-RED", funct
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   });
 
-  /** Saves a screenshot for the README once the test that took it has passed; clears up after a failure. */
+  /** Saves a screenshot for the README (from the default runtime) once the test that took it has passed; clears up after a failure. */
   afterEach(async function () {
     if (this.currentTest?.state === "failed" && page) await cancelOpenDialogs(page);
-    if (this.currentTest?.state === "passed") {
+    if (this.currentTest?.state === "passed" && runtime.isDefault) {
       for (const [name, png] of screenshots) {
         const file = path.join(imagesDir, name);
         if (fs.existsSync(file) && looksTheSame(fs.readFileSync(file), png)) continue; // no churn from rasteriser noise

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { NodeRedProcess, packPackage } from "../e2e/support/node-red-process";
+import { RUNTIMES } from "../e2e/support/runtimes";
 import { sampleInsight } from "../../src/events/sample-insight";
 import { CHROMIUM_MISSING, addNodes, chromiumInstalled, closeDialog, launchBrowser, openDialog, openEditor } from "./support/editor";
 
@@ -21,7 +22,7 @@ const actionTypes = allTypes.filter((t) => {
 
 const TEAMS_URL = "https://example.webhook.office.com/webhookb2/Br0wserPreviewSecretPath/IncomingWebhook/abc";
 
-describe("browser: the Preview button of the action nodes", function () {
+for (const runtime of RUNTIMES) describe(`browser: the Preview button of the action nodes, on ${runtime.label}`, function () {
   this.timeout(120_000);
   let workDir = "";
   let nodeRed: NodeRedProcess | undefined;
@@ -35,7 +36,7 @@ describe("browser: the Preview button of the action nodes", function () {
       this.skip();
     }
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-preview-"));
-    nodeRed = new NodeRedProcess(packPackage(workDir));
+    nodeRed = new NodeRedProcess(packPackage(workDir), { runtime });
     nodeRed.install();
     await nodeRed.start();
     browser = await launchBrowser();

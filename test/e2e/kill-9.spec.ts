@@ -4,6 +4,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
+import { RUNTIMES } from "./support/runtimes";
 import { modernInsight } from "../fakes/insights";
 
 const EVENTS = 1000;
@@ -69,7 +70,7 @@ async function until(what: string, check: () => boolean, ms: number): Promise<vo
   }
 }
 
-describe("e2e: kill -9 (and a clean stop) in the middle of a burst", function () {
+for (const runtime of RUNTIMES) describe(`e2e: kill -9 (and a clean stop) in the middle of a burst, on ${runtime.label}`, function () {
   this.timeout(180_000);
   let nodeRed: NodeRedProcess;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -77,7 +78,7 @@ describe("e2e: kill -9 (and a clean stop) in the middle of a burst", function ()
 
   before(async () => {
     receiver = await startReceiver();
-    nodeRed = new NodeRedProcess(packPackage(workDir), { settings: `cseHttpPostAllowedPorts: [${receiver.port}],` });
+    nodeRed = new NodeRedProcess(packPackage(workDir), { settings: `cseHttpPostAllowedPorts: [${receiver.port}],`, runtime });
     nodeRed.install();
     await nodeRed.start();
   });

@@ -4,6 +4,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { NodeRedProcess, PACKAGE_NAME, packPackage, packedFiles } from "./support/node-red-process";
+import { RUNTIMES } from "./support/runtimes";
 import { realInsightEnvelope } from "../fakes/insights";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
@@ -40,7 +41,7 @@ function startReceiver(): Promise<{ server: http.Server; port: number; received:
   );
 }
 
-describe("e2e: the packed package in a real Node-RED", function () {
+for (const runtime of RUNTIMES) describe(`e2e: the packed package in a real ${runtime.label}`, function () {
   this.timeout(180_000);
   let nodeRed: NodeRedProcess;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -49,7 +50,7 @@ describe("e2e: the packed package in a real Node-RED", function () {
 
   before(async () => {
     receiver = await startReceiver();
-    nodeRed = new NodeRedProcess(packPackage(workDir), { settings: `cseHttpPostAllowedPorts: [${receiver.port}],` });
+    nodeRed = new NodeRedProcess(packPackage(workDir), { settings: `cseHttpPostAllowedPorts: [${receiver.port}],`, runtime });
     nodeRed.install();
     await nodeRed.start();
   });
@@ -59,6 +60,11 @@ describe("e2e: the packed package in a real Node-RED", function () {
     nodeRed?.remove();
     receiver?.server.close();
     fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it(`starts Node-RED v${runtime.redVersion} on Node.js v${runtime.nodeVersion}`, () => {
+    expect(nodeRed.log).to.include(`Node-RED version: v${runtime.redVersion}`);
+    expect(nodeRed.log).to.include(`Node.js  version: v${runtime.nodeVersion}`);
   });
 
   it("ships only what users need", () => {

@@ -165,6 +165,28 @@ describe("action nodes in cluster mode (cseCluster, a real redis-server)", funct
     expect(statuses.some((t) => t === "Redis is back")).to.equal(true);
   });
 
+  it("keeps a message that failed for good in Redis' failed list, and a retry delivers it with the same idempotency key", async function () {
+    peer.script({ status: 401, body: "invalid token" });
+    const n1 = await load();
+    const caught = collect("caught");
+    n1.receive({ topic: "insight.created", payload: insight(1) });
+    await until("the Catch report", () => caught.length === 1);
+    let list: any[] = [];
+    await until("the failed list", async () => (list = (await helper.request().get("/cse-actions/failed").expect(200)).body).length === 1);
+    expect(list[0]).to.include({ node: "n1", topic: "insight.created", key: "cluster-1:insight.created", attempts: 1, status: 401 });
+    expect(await inspect.hexists(`${prefix}:failed:n1:entries`, list[0].id)).to.equal(1); // where every replica sees it
+    expect(await redisDump()).to.not.include(PASSWORD);
+
+    peer.script({ status: 200 });
+    const out = collect("out");
+    await helper.request().post(`/cse-actions/failed/n1/${list[0].id}/retry`).expect(202);
+    await until("the retried delivery", () => out.length === 1);
+    expect(out[0].delivery).to.include({ ok: true, status: 200 });
+    expect(peer.requests.map((r) => r.headers["idempotency-key"])).to.deep.equal(["cluster-1:insight.created", "cluster-1:insight.created"]);
+    expect((await helper.request().get("/cse-actions/failed").expect(200)).body).to.deep.equal([]);
+    expect(await inspect.hlen(`${prefix}:failed:n1:entries`)).to.equal(0);
+  });
+
   it("refuses every message naming cseCluster.url when the URL is wrong, and never shows the password", async function () {
     const n1 = await load("http://:hunter2@127.0.0.1:1");
     const caught = collect("caught");

@@ -3,10 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
 import type { EventTopic, Insight } from "../../src/events/types";
-import { closedModernInsight, modernInsight, realInsight, sensorOfflinePayload } from "../fakes/insights";
+import { closedModernInsight, modernInsight, realInsight, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 import { startSmtpPeer, type SmtpPeer } from "../fakes/smtp-peer";
 import { testPki } from "../fakes/pki";
 import { Inbox, eventMessage } from "../support/node-test";
+import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -245,5 +246,39 @@ describe("cse-email node", function () {
     expect(mail.parsed.subject).to.equal("[Cloud SIEM] New Insight INSIGHT-1234: Initial Access with Command and Control");
     expect(mail.parsed.text).to.contain("10.0.0.5").and.contain("Initial Access, Command and Control");
     expect(mail.parsed.text).to.contain(`Open in Cloud SIEM: ${"https://service.sumologic.com/sec/insight/8e1b2f3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"}`);
+  });
+
+  it("template: subject and text body exactly as rendered, the HTML body the same text escaped, for every event type", async function () {
+    peer = await startSmtpPeer({ users: { alice: PASSWORD } });
+    const { out } = await load({ subject: "[{{severity}}] {{insight.name}}", template: `${EXAMPLE_TEMPLATE}\n` });
+    const insight = hostileInsight();
+    helper.getNode("n1").receive(event("insight.created", insight));
+    await out.until(1);
+    const [mail] = await peer.waitForMails(1);
+    const text = exampleText(HOSTILE_NAME, `${UI}/sec/insight/${insight.id}`);
+    expect(mail.parsed.subject).to.equal(`[HIGH] ${HOSTILE_NAME}`);
+    expect(mail.parsed.text).to.equal(`${text}\n`);
+    expect(mail.parsed.html).to.contain("Beacon &lt;b&gt;to&lt;/b&gt; C2 &amp; {{cse.key}}").and.not.contain("<b>to");
+    await helper.unload();
+    const again = await load({ subject: EVERY_EVENT_TEMPLATE, template: "" });
+    helper.getNode("n1").receive(event("sensor.offline", sensorOfflinePayload()));
+    helper.getNode("n1").receive(event("rule.autoDisabled", ruleAutoDisabledPayload()));
+    await again.out.until(2);
+    const mails = await peer.waitForMails(3);
+    expect(mails.slice(1).map((m) => m.parsed.subject).sort()).to.deep.equal([
+      "rule.autoDisabled|Noisy login rule: more than 100000 signals in one hour",
+      "sensor.offline|edge-sensor-7 in dmz",
+    ]);
+    for (const m of mails.slice(1)) expect(m.parsed.text, "an empty body template is the default body").to.match(/\nLast seen: |\nReason: /);
+  });
+
+  it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
+    const { caught } = await load({ subject: BROKEN_TEMPLATE }, {}, false);
+    const node = helper.getNode("n1") as any;
+    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
+    expect(node.status.args[0][0].text).to.match(/^subject: line 2: unclosed/);
+    node.receive(event("insight.created", modernInsight()));
+    const [msg] = await caught.until(1);
+    expect(msg.error.message).to.contain(`cse-email "SOC mail": invalid configuration: subject: ${BROKEN_PROBLEM}`);
   });
 });

@@ -4,8 +4,9 @@ import path from "node:path";
 import helper from "node-red-node-test-helper";
 import type { EventTopic, Insight } from "../../src/events/types";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
-import { closedModernInsight, hugeInsight, modernInsight, realInsight } from "../fakes/insights";
+import { closedModernInsight, hugeInsight, modernInsight, realInsight, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 import { Inbox, eventMessage } from "../support/node-test";
+import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -149,5 +150,36 @@ describe("cse-hipchat node", function () {
     expect(req.url).to.equal("/v2/room/SOC%20alerts/notification");
     expect(req.json.message).to.contain("INSIGHT-1234").and.contain("10.0.0.5").and.contain("Initial Access, Command and Control");
     expect(req.json.message).to.contain(`<a href=${JSON.stringify("https://service.sumologic.com/sec/insight/8e1b2f3c-4d5e-4f60-8a7b-9c0d1e2f3a4b")}>Open in Cloud SIEM</a>`);
+  });
+
+  it("template: the HTML message is exactly the rendered template, values HTML-escaped, for every event type", async function () {
+    peer.script({ status: 204 });
+    const { out } = await load({ template: `<b>${EXAMPLE_TEMPLATE}</b>` });
+    const insight = hostileInsight();
+    helper.getNode("n1").receive(event("insight.created", insight));
+    await out.until(1);
+    const escaped = "Beacon &lt;b&gt;to&lt;/b&gt; C2 &amp; {{cse.key}} {{{link}}}";
+    expect(peer.requests[0].json).to.include({ message: `<b>${exampleText(escaped, `${UI}/sec/insight/${insight.id}`)}</b>`, message_format: "html" });
+    await helper.unload();
+    const again = await load({ template: EVERY_EVENT_TEMPLATE });
+    helper.getNode("n1").receive(event("sensor.offline", sensorOfflinePayload()));
+    helper.getNode("n1").receive(event("rule.autoDisabled", ruleAutoDisabledPayload()));
+    await again.out.until(2);
+    expect(peer.requests.slice(1).map((r) => r.json.message).sort()).to.deep.equal([
+      "rule.autoDisabled|Noisy login rule: more than 100000 signals in one hour",
+      "sensor.offline|edge-sensor-7 in dmz",
+    ]);
+    expect(HOSTILE_NAME).to.include("<b>");
+  });
+
+  it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
+    const { caught } = await load({ template: BROKEN_TEMPLATE });
+    const node = helper.getNode("n1") as any;
+    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
+    expect(node.status.args[0][0].text).to.match(/^template: line 2: unclosed/);
+    node.receive(event("insight.created", modernInsight()));
+    const [msg] = await caught.until(1);
+    expect(msg.error.message).to.contain(`cse-hipchat "SOC": invalid configuration: template: ${BROKEN_PROBLEM}`);
+    expect(peer.requests).to.have.length(0);
   });
 });

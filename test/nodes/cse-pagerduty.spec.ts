@@ -6,6 +6,7 @@ import type { EventTopic, Insight } from "../../src/events/types";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { closedModernInsight, modernInsight, realInsight, realInsightEnvelope, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 import { Inbox, eventMessage } from "../support/node-test";
+import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -195,5 +196,36 @@ describe("cse-pagerduty node", function () {
     (helper.getNode("pd.close") as any).receive({});
     await peer.waitForRequests(2);
     expect(peer.requests[1].json).to.deep.equal({ routing_key: KEY, event_action: "resolve", dedup_key: "INSIGHT-1234" });
+  });
+
+  it("template: payload.summary (v1: description) is exactly the rendered template, for every event type", async function () {
+    peer.script(accepted("INSIGHT-1234"));
+    const { out } = await load({ template: EXAMPLE_TEMPLATE });
+    const insight = hostileInsight();
+    helper.getNode("n1").receive(event("insight.created", insight));
+    await out.until(1);
+    expect(peer.requests[0].json.payload.summary).to.equal(exampleText(HOSTILE_NAME, `${UI}/sec/insight/${insight.id}`));
+    expect(peer.requests[0].json).to.include({ event_action: "trigger", dedup_key: "INSIGHT-1234" });
+    await helper.unload();
+    const again = await load({ template: EVERY_EVENT_TEMPLATE, apiVersion: "v1" });
+    peer.script({ status: 200, body: { status: "success", message: "Event processed", incident_key: "x" } });
+    helper.getNode("n1").receive(event("sensor.offline", sensorOfflinePayload()));
+    helper.getNode("n1").receive(event("rule.autoDisabled", ruleAutoDisabledPayload()));
+    await again.out.until(2);
+    expect(peer.requests.slice(1).map((r) => r.json.description).sort()).to.deep.equal([
+      "rule.autoDisabled|Noisy login rule: more than 100000 signals in one hour",
+      "sensor.offline|edge-sensor-7 in dmz",
+    ]);
+  });
+
+  it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
+    const { caught } = await load({ template: BROKEN_TEMPLATE });
+    const node = helper.getNode("n1") as any;
+    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
+    expect(node.status.args[0][0].text).to.match(/^template: line 2: unclosed/);
+    node.receive(event("insight.created", modernInsight()));
+    const [msg] = await caught.until(1);
+    expect(msg.error.message).to.contain(`cse-pagerduty "SOC": invalid configuration: template: ${BROKEN_PROBLEM}`);
+    expect(peer.requests).to.have.length(0);
   });
 });

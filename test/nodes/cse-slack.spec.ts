@@ -4,8 +4,9 @@ import path from "node:path";
 import helper from "node-red-node-test-helper";
 import type { EventTopic, Insight } from "../../src/events/types";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
-import { modernInsight, realInsight, ruleAutoDisabledPayload } from "../fakes/insights";
+import { modernInsight, realInsight, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 import { Inbox, eventMessage } from "../support/node-test";
+import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -190,5 +191,62 @@ describe("cse-slack node", function () {
     expect(req.json.channel).to.equal("#soc-alerts");
     expect(req.json.text).to.contain("INSIGHT-1234").and.contain("10.0.0.5").and.contain("Initial Access, Command and Control");
     expect(req.json.text).to.contain(`<${"https://service.sumologic.com/sec/insight/8e1b2f3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"}|Open in Cloud SIEM>`);
+  });
+
+  it("template: posts exactly the rendered mrkdwn as text (values escaped, no blocks) for every event type", async function () {
+    peer.script({ status: 200, body: { ok: true, ts: "1764300000.000300" } });
+    const { out } = await load({ template: EXAMPLE_TEMPLATE });
+    const insight = hostileInsight();
+    helper.getNode("n1").receive(event("insight.created", insight));
+    await out.until(1);
+    const escaped = HOSTILE_NAME.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    expect(peer.requests[0].json).to.deep.equal({
+      channel: "C0123ABCD",
+      text: exampleText(escaped, `${UI}/sec/insight/${insight.id}`),
+      unfurl_links: false,
+    });
+    await helper.unload();
+    const again = await load({ template: EVERY_EVENT_TEMPLATE });
+    helper.getNode("n1").receive(event("sensor.offline", sensorOfflinePayload()));
+    helper.getNode("n1").receive(event("rule.autoDisabled", ruleAutoDisabledPayload()));
+    await again.out.until(2);
+    expect(peer.requests.slice(1).map((r) => r.json.text).sort()).to.deep.equal([
+      "rule.autoDisabled|Noisy login rule: more than 100000 signals in one hour",
+      "sensor.offline|edge-sensor-7 in dmz",
+    ]);
+  });
+
+  it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
+    const { caught } = await load({ template: BROKEN_TEMPLATE });
+    const node = helper.getNode("n1") as any;
+    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
+    expect(node.status.args[0][0].text).to.match(/^template: line 2: unclosed/);
+    node.receive(event("insight.created", modernInsight()));
+    const [msg] = await caught.until(1);
+    expect(msg.error.message).to.contain(`cse-slack "SOC": invalid configuration: template: ${BROKEN_PROBLEM}`);
+    expect(peer.requests).to.have.length(0);
+  });
+
+  it("the shipped template example posts its own words for an Insight and for a sensor going offline", async function () {
+    const { flow, modules } = example("Slack - a message in your own words (template)");
+    for (const n of flow) {
+      if (n.type === "cse-slack") n.apiUrl = `${peer.url}/api`;
+    }
+    const id: string = flow.find((n: any) => n.type === "cse-slack").id;
+    await helper.load([...modules, slackNode], flow, { [id]: { apiKey: TOKEN } });
+    const inject = (name: string) => (helper.getNode(flow.find((n: any) => n.type === "inject" && n.name === name).id) as any).receive({});
+    inject("Sample Insight");
+    const [insight] = await peer.waitForRequests(1);
+    expect(insight.json).to.deep.equal({
+      channel: "#soc-alerts",
+      text:
+        ":rotating_light: *HIGH* *INSIGHT-1234*: Initial Access with Command and Control\n" +
+        "Entity: `10.0.0.5` · MITRE: Initial Access, Command and Control\n" +
+        "<https://service.sumologic.com/sec/insight/8e1b2f3c-4d5e-4f60-8a7b-9c0d1e2f3a4b|Open in Cloud SIEM>\n",
+      unfurl_links: false,
+    });
+    inject("Sample sensor offline");
+    const [, sensor] = await peer.waitForRequests(2);
+    expect(sensor.json.text).to.equal("*Network Sensor offline: edge-sensor-7*\nZone dmz, last seen 2026-11-28 02:00:00 UTC\n");
   });
 });

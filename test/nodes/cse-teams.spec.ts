@@ -4,8 +4,9 @@ import path from "node:path";
 import helper from "node-red-node-test-helper";
 import type { EventTopic, Insight } from "../../src/events/types";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
-import { closedModernInsight, hugeInsight, modernInsight, realInsight, sensorOfflinePayload } from "../fakes/insights";
+import { closedModernInsight, hugeInsight, modernInsight, realInsight, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 import { Inbox, eventMessage } from "../support/node-test";
+import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -152,5 +153,38 @@ describe("cse-teams node", function () {
     const [req] = await peer.waitForRequests(1);
     expect(JSON.stringify(req.json.attachments[0].content)).to.contain("INSIGHT-1234").and.contain("10.0.0.5").and.contain("Initial Access, Command and Control");
     expect(req.json.attachments[0].content.actions[0].url).to.equal("https://service.sumologic.com/sec/insight/8e1b2f3c-4d5e-4f60-8a7b-9c0d1e2f3a4b");
+  });
+
+  it("template: the card's text is exactly the rendered template (plain), with the Open button, for every event type", async function () {
+    peer.script({ status: 202 });
+    const { out } = await load({ template: EXAMPLE_TEMPLATE });
+    const insight = hostileInsight();
+    helper.getNode("n1").receive(event("insight.created", insight));
+    await out.until(1);
+    const link = `${UI}/sec/insight/${insight.id}`;
+    const card = peer.requests[0].json.attachments[0].content;
+    expect(card.body).to.deep.equal([{ type: "TextBlock", text: exampleText(HOSTILE_NAME, link), wrap: true }]);
+    expect(card.actions).to.deep.equal([{ type: "Action.OpenUrl", title: "Open in Cloud SIEM", url: link }]);
+    await helper.unload();
+    const again = await load({ template: EVERY_EVENT_TEMPLATE, format: "messagecard" });
+    peer.script({ status: 200, body: "1" });
+    helper.getNode("n1").receive(event("sensor.offline", sensorOfflinePayload()));
+    helper.getNode("n1").receive(event("rule.autoDisabled", ruleAutoDisabledPayload()));
+    await again.out.until(2);
+    expect(peer.requests.slice(1).map((r) => r.json.text).sort()).to.deep.equal([
+      "rule.autoDisabled|Noisy login rule: more than 100000 signals in one hour",
+      "sensor.offline|edge-sensor-7 in dmz",
+    ]);
+  });
+
+  it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
+    const { caught } = await load({ template: BROKEN_TEMPLATE });
+    const node = helper.getNode("n1") as any;
+    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
+    expect(node.status.args[0][0].text).to.match(/^template: line 2: unclosed/);
+    node.receive(event("insight.created", modernInsight()));
+    const [msg] = await caught.until(1);
+    expect(msg.error.message).to.contain(`cse-teams "SOC channel": invalid configuration: template: ${BROKEN_PROBLEM}`);
+    expect(peer.requests).to.have.length(0);
   });
 });

@@ -5,7 +5,7 @@ import path from "node:path";
 import helper from "node-red-node-test-helper";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
-import { Inbox } from "../support/node-test";
+import { Inbox, inboxesBeforeStart, stopInboxes } from "../support/node-test";
 
 helper.init(require.resolve("node-red"));
 
@@ -200,6 +200,7 @@ describe("cse-trigger polling a tenant", function () {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-poll-ctx-"));
     });
     afterEach(function () {
+      stopInboxes();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -210,12 +211,15 @@ describe("cse-trigger polling a tenant", function () {
       helper.settings({ cseDelayScale: 0.001, contextStorage: { default: { module: "localfilesystem", config: { dir, cache: true, flushInterval: 30 } } } } as any);
       await helper.load([tenantNode, triggerNode, catchNode], []);
       await h._context.load();
+      // The first poll emits what happened while stopped, possibly before setFlows() has resolved.
+      const inboxes = inboxesBeforeStart("out", "caught");
       // (helper.setFlows listens for flows:started only after deploying, and can miss it)
       await h._redNodes.setFlows(flow({ pollInterval: "0.02" }), creds(), "full", true, true);
       await until(() => !!helper.getNode("out") && !!helper.getNode("caught"), "the flow to start");
-      return { out: new Inbox("out"), caught: new Inbox("caught") };
+      return inboxes;
     }
     async function stopNodeRed() {
+      stopInboxes();
       await h._redNodes.stopFlows();
       await h._context.close();
       h._redNodes.clearRegistry();

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import helper from "node-red-node-test-helper";
 import { sampleInsight } from "../../src/events/sample-insight";
+import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -10,6 +11,8 @@ const nodes = {
   "cse-pagerduty": require("../../src/nodes/cse-pagerduty"),
   "cse-sns": require("../../src/nodes/cse-sns"),
   "cse-recorded-future": require("../../src/nodes/cse-recorded-future"),
+  "cse-slack": require("../../src/nodes/cse-slack"),
+  "cse-email": require("../../src/nodes/cse-email"),
 };
 
 const READABLE_ID = sampleInsight().readableId as string;
@@ -20,6 +23,7 @@ const SECRETS = {
   accessKeyId: "AKIAPREVIEW000000001",
   secretAccessKey: "Pr3view/Sns+Secret0000000000000000000001",
   apiToken: "Pr3viewRecordedFutureToken0123456789",
+  slackToken: "xoxb-Pr3viewSlackToken0123456789",
 };
 
 /** One node of `type` deployed with id n1 (Preview only needs its routes and, for reuse, its stored credentials). */
@@ -27,8 +31,8 @@ async function load(type: keyof typeof nodes, props: Record<string, unknown>, cr
   await helper.load(nodes[type], [{ id: "f1", type: "tab" }, { id: "n1", type, z: "f1", name: "preview", ...props, wires: [[]] }], { n1: credentials });
 }
 
-async function preview(type: string, properties: Record<string, unknown>, credentials: Record<string, string>) {
-  const res = await helper.request().post(`/cse-actions/preview/${type}`).send({ id: "n1", properties, credentials });
+async function preview(type: string, properties: Record<string, unknown>, credentials: Record<string, string>, sample?: string) {
+  const res = await helper.request().post(`/cse-actions/preview/${type}`).send({ id: "n1", properties, credentials, ...(sample ? { sample } : {}) });
   expect(res.status).to.equal(200);
   const answer = JSON.stringify(res.body);
   for (const secret of Object.values(SECRETS)) expect(answer, "a secret in the preview answer").not.to.include(secret);
@@ -114,5 +118,35 @@ describe("editor Preview route: POST cse-actions/preview/<type>", function () {
     await load("cse-teams", { ...props, maxAttempts: "3" }, { url: SECRETS.teamsUrl });
     const answer = await preview("cse-teams", props, { url: "__PWRD__" });
     expect(answer).to.deep.equal({ ok: false, message: "invalid configuration: maxAttempts: must be a positive whole number" });
+  });
+
+  it("cse-slack with a template: the rendered text for the sample Insight, sensor or rule event, sized against 40,000", async function () {
+    const props = { channel: "#soc", apiUrl: "https://slack.com/api", template: EXAMPLE_TEMPLATE, timeout: "5000", maxAttempts: "3" };
+    await load("cse-slack", props, { apiKey: SECRETS.slackToken });
+    const insight = await preview("cse-slack", props, { apiKey: "__PWRD__" });
+    expect(insight.ok).to.equal(true);
+    const text = JSON.parse(insight.body).text;
+    expect(text).to.equal("LOW 10.0.0.5: Test from Node-RED: Initial Access with Command and Control (Initial Access, Command and Control) ");
+    expect(insight.limits).to.deep.equal([{ what: "text", size: text.length, max: 40_000, unit: "characters" }]);
+    const every = { ...props, template: EVERY_EVENT_TEMPLATE };
+    expect(JSON.parse((await preview("cse-slack", every, { apiKey: "__PWRD__" }, "sensor")).body).text).to.equal("sensor.offline|sample-sensor-dmz in dmz");
+    expect(JSON.parse((await preview("cse-slack", every, { apiKey: "__PWRD__" }, "rule")).body).text).to.equal(
+      "rule.autoDisabled|Sample: successful login from a new country: The rule generated more than 100000 signals in one hour",
+    );
+    expect(JSON.parse((await preview("cse-slack", every, { apiKey: "__PWRD__" }, "insight")).body).text).to.equal("insight.onDemand|INSIGHT-0");
+  });
+
+  it("answers a template that does not parse with the field, line and problem instead of a body", async function () {
+    const props = { channel: "#soc", apiUrl: "https://slack.com/api", template: BROKEN_TEMPLATE };
+    await load("cse-slack", { ...props, template: "" }, { apiKey: SECRETS.slackToken });
+    expect(await preview("cse-slack", props, { apiKey: "__PWRD__" })).to.deep.equal({ ok: false, message: `invalid configuration: template: ${BROKEN_PROBLEM}` });
+  });
+
+  it("cse-email: the rendered subject and text body for the sample sensor event", async function () {
+    const props = { recipients: "soc@example.com", smtp: "s1", subject: "[{{event}}] {{title}}", template: "{{#sensor}}{{sensorName}} in {{sensorZone}}{{/sensor}}\n" };
+    const smtp = { id: "s1", type: "cse-smtp", host: "127.0.0.1", port: 2525, tls: "none", from: "siem@example.com" };
+    await helper.load([require("../../src/nodes/cse-smtp"), nodes["cse-email"]], [{ id: "f1", type: "tab" }, smtp, { id: "n1", type: "cse-email", z: "f1", ...props, wires: [[]] }]);
+    const answer = await preview("cse-email", props, {}, "sensor");
+    expect(answer.body).to.equal("Subject: [sensor.offline] Network Sensor offline: sample-sensor-dmz\n\nsample-sensor-dmz in dmz\n");
   });
 });

@@ -110,3 +110,29 @@ export const cseMeta = fc.oneof(
   fc.record({ event: fc.constantFrom(...EVENT_TOPICS), key: text, tactics: fc.array(weird, { maxLength: 3 }), url: weird, entity: weird, receivedAt: weird }),
 );
 
+
+/** Names a template may print: the view's (SPEC §8), deep paths, inherited members and names that are nowhere. */
+const VIEW_NAMES = [
+  ".", "event", "insight", "insight.name", "insight.description", "insight.readableId", "insight.signals", "insight.signals.0.name",
+  "insight.signals.0.allRecords", "insight.entity", "insight.entity.value", "insight.tags", "insight.status.name", "sensor",
+  "sensor.sensorName", "rule", "rule.reason", "entity", "entity.value", "entity.type", "tactics", "tacticList", "link",
+  "severity", "resolution", "payload", "cse", "cse.key", "cse.tactics", "headline", "title", "readableId", "name", "time",
+  "id", "stage", "missing", "a.b.c", "constructor", "insight.constructor.constructor", "toString", "__proto__",
+  "insight.signals.map", "length", "insight.name.length",
+];
+const viewName = fc.constantFrom(...VIEW_NAMES);
+/** Template text without markup of its own (no <, >, & nor braces), so any markup in the output came from a value. */
+const templateText = fc.string({ unit: fc.constantFrom("a", "Z", " ", "\n", "*", "_", "~", "`", "|", ":", "é", "🙂", "\t"), maxLength: 12 });
+
+/** Random Mustache templates over the view: text, values in all three forms, sections and inverted sections. */
+export const template: fc.Arbitrary<string> = fc.letrec<{ part: string; parts: string }>((tie) => ({
+  part: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    templateText,
+    viewName.map((n) => `{{${n}}}`),
+    viewName.map((n) => `{{{${n}}}}`),
+    viewName.map((n) => `{{& ${n}}}`),
+    fc.tuple(fc.constantFrom("#", "^"), viewName, tie("parts")).map(([kind, n, body]) => `{{${kind}${n}}}${body}{{/${n}}}`),
+  ),
+  parts: fc.array(tie("part"), { minLength: 1, maxLength: 6 }).map((parts) => parts.join("")),
+})).parts;

@@ -1,12 +1,14 @@
 /**
  * The network guard and secret hygiene, for every node that takes a URL or a credential: cloud metadata
  * addresses refused before connecting (unless cseAllowMetadataAddresses), the HTTP POST port allow-list, and
- * no credential (nor a webhook URL's path or query) in `GET /flows` or the editor's Test button answers.
+ * no credential (nor a webhook URL's path or query) in `GET /flows`, the editor's Test button answers or the
+ * operations API (failed list, status, metrics; the sidebar shows these, see test/browser/operations.spec.ts).
  * (Redirects and the secrets in logs, status, Catch and msg.delivery under every fault: faults.spec.ts.)
  */
 import { expect } from "chai";
 import helper from "node-red-node-test-helper";
 import { startFaultyPeer, type FaultyPeer } from "../fakes/faulty-peer";
+import { startSmtpPeer } from "../fakes/smtp-peer";
 import { testPki } from "../fakes/pki";
 import { actionFlow, allModules, eventMsg, exposure, httpAdapters, Inbox, MARK, nodeModules, secret, SECRET_PATH, SECRET_QUERY } from "./support";
 
@@ -20,10 +22,10 @@ const METADATA = [
   "https://100.100.100.200",
 ];
 
-async function outcome(): Promise<any> {
+async function outcome(msg: any = eventMsg()): Promise<any> {
   const out = new Inbox("out");
   const caught = new Inbox("caught");
-  helper.getNode("n1").receive(eventMsg());
+  helper.getNode("n1").receive(msg);
   return Promise.race([out.until(1).then(([m]) => m), caught.until(1).then(([m]) => m)]);
 }
 
@@ -178,6 +180,43 @@ describe("secret hygiene: GET /flows and the Test button", function () {
     expect(JSON.stringify(v1.body)).to.not.include(MARK);
   });
 
+  it("the operations API (status, failed list, a failed message's event, metrics) holds no secret after every node failed", async function () {
+    helper.settings({ cseDelayScale: 0.001, cseHttpPostAllowedPorts: [peer.port] } as any);
+    const { flow, credentials } = everyNodeFlow(peer.url);
+    await helper.load(allModules, flow, credentials);
+    // Every target answers 401 with what it was sent: the secret is in the answer, so the reason could carry it.
+    peer.script({ status: 401, body: (req) => JSON.stringify({ error: String(req.headers.authorization ?? req.headers["x-rftoken"] ?? req.url), url: req.url, body: req.body.slice(0, 200) }) });
+    const actionIds = flow.filter((n) => n.z && n.type !== "cse-trigger").map((n) => n.id as string);
+    for (const id of actionIds) helper.getNode(id).receive(eventMsg());
+    // Each node fails (kept in the list) or refuses the message (cse-xsoar: a client certificate needs https).
+    const deadline = Date.now() + 10_000;
+    let failed: any[];
+    let statuses: any[];
+    for (;;) {
+      statuses = (await helper.request().get("/cse-actions/status").expect(200)).body;
+      failed = (await helper.request().get("/cse-actions/failed").expect(200)).body;
+      const settled = statuses.filter((s) => s.failed + s.refused > 0);
+      if ((settled.length === actionIds.length && failed.length === statuses.filter((s) => s.failed > 0).length) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(statuses.map((s) => s.id).sort()).to.deep.equal([...actionIds].sort());
+    expect(failed.map((e) => e.node).sort(), JSON.stringify(statuses)).to.deep.equal(statuses.filter((s) => s.failed > 0).map((s) => s.id).sort());
+    expect(failed.length, "most nodes reached their target and failed").to.be.at.least(actionIds.length - 1);
+    expect(peer.requests.length, "the targets were reached").to.be.at.least(failed.filter((e) => e.type !== "cse-email").length);
+    const answers = [JSON.stringify(failed)];
+    answers.push(JSON.stringify(statuses));
+    for (const entry of failed) {
+      answers.push(JSON.stringify((await helper.request().get(`/cse-actions/failed/${entry.node}/${entry.id}`).expect(200)).body));
+    }
+    answers.push((await helper.request().get("/cse-actions/metrics").expect(200)).text);
+    const text = answers.join("\n");
+    expect(text).to.include("401");
+    expect(text).to.not.include(MARK);
+    expect(text).to.not.include(SECRET_PATH.slice(1, 20));
+    expect(text).to.not.include(SECRET_QUERY.slice(1));
+    for (const adapter of httpAdapters) for (const derived of adapter.derivedSecrets ?? []) expect(text).to.not.include(derived);
+  });
+
   for (const adapter of httpAdapters) {
     it(`${adapter.type}: the Test button's answer to a failing target names no secret`, async function () {
       const { props, creds, settings } = adapter.configure(peer.url);
@@ -193,3 +232,79 @@ describe("secret hygiene: GET /flows and the Test button", function () {
     });
   }
 });
+
+/**
+ * A template that asks for everything secret a careless view could hold: the node's credentials and settings,
+ * msg internals beyond msg.cse, the environment, Node-RED's context, inherited members. The view holds none of it.
+ */
+const PRYING_TEMPLATE = [
+  "{{apiKey}}{{url}}{{serviceKey}}{{password}}{{credentials}}{{credentials.apiKey}}{{config.apiKey}}{{node.credentials.apiKey}}",
+  "{{_msgid}}{{secret}}{{msg.secret}}{{req.headers.authorization}}{{{req}}}{{&res}}{{delivery}}{{payload.secret}}",
+  "{{env.CSE_PRYING_SECRET}}{{process.env.CSE_PRYING_SECRET}}{{flow}}{{global}}{{settings}}{{RED}}{{this}}{{constructor.constructor}}{{__proto__}}",
+  "{{#.}}{{apiKey}}{{/.}}{{#cse}}{{apiKey}}{{secret}}{{/cse}}|{{readableId}}|{{cse.key}}",
+].join("\n");
+
+/** An event message carrying secrets where a template might look: msg fields beside payload and cse. */
+function pryingMsg(): any {
+  return { ...eventMsg(), secret: secret("msg"), req: { headers: { authorization: secret("req") } }, res: { secret: secret("res") } };
+}
+
+describe("secret hygiene: templates cannot print credentials or msg internals", function () {
+  this.timeout(20_000);
+  let peer: FaultyPeer;
+  beforeEach(async function () {
+    process.env.CSE_PRYING_SECRET = secret("env");
+    peer = await startFaultyPeer();
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  afterEach(async function () {
+    delete process.env.CSE_PRYING_SECRET;
+    await helper.unload();
+    helper.settings({});
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await peer.close();
+  });
+
+  for (const adapter of httpAdapters.filter((a) => ["cse-slack", "cse-teams", "cse-pagerduty", "cse-hipchat"].includes(a.type))) {
+    it(`${adapter.type}: the request and the Preview hold what the template may print, nothing secret`, async function () {
+      const { props, creds, settings } = adapter.configure(peer.url);
+      const templated = { ...props, template: PRYING_TEMPLATE };
+      helper.settings({ cseDelayScale: 0.001, ...settings } as any);
+      await helper.load(nodeModules[adapter.type as keyof typeof nodeModules], actionFlow(adapter.type, templated), { n1: creds });
+      peer.script(adapter.ok);
+      const msg = await outcome(pryingMsg());
+      expect(msg.delivery, JSON.stringify(msg.error)).to.include({ ok: true });
+      const [req] = peer.requests;
+      expect(req.body, "the template was rendered").to.include("|INSIGHT-1|").and.include(eventMsg().cse.key);
+      // PagerDuty's routing key travels in the body by design: the one credential that may be there.
+      expect(req.body.replace(/"routing_key":"[^"]*"/, "")).to.not.include(MARK);
+      const stored = Object.fromEntries(Object.keys(creds).map((k) => [k, "__PWRD__"]));
+      const res = await helper.request().post(`/cse-actions/preview/${adapter.type}`).send({ id: "n1", properties: templated, credentials: stored });
+      expect(res.body.ok, JSON.stringify(res.body)).to.equal(true);
+      expect(res.body.body, "the sample Insight was rendered").to.include("|INSIGHT-0|");
+      expect(JSON.stringify(res.body)).to.not.include(MARK);
+      expect(exposure("n1", [msg])).to.not.include(MARK);
+    });
+  }
+
+  it("cse-email: the subject and both bodies hold what the template may print, nothing secret", async function () {
+    const smtpPeer = await startSmtpPeer({ users: { [secret("user")]: secret("password") } });
+    try {
+      helper.settings({ cseDelayScale: 0.001 } as any);
+      const smtp = { id: "s1", type: "cse-smtp", host: "127.0.0.1", port: smtpPeer.port, tls: "none", from: "siem@example.com" };
+      const props = { recipients: "soc@example.com", smtp: "s1", subject: PRYING_TEMPLATE, template: PRYING_TEMPLATE };
+      await helper.load([nodeModules["cse-smtp"], nodeModules["cse-email"]], actionFlow("cse-email", props, [smtp]), {
+        s1: { user: secret("user"), password: secret("password") },
+      });
+      const msg = await outcome(pryingMsg());
+      expect(msg.delivery, JSON.stringify(msg.error)).to.include({ ok: true });
+      const [mail] = await smtpPeer.waitForMails(1);
+      const parts = [mail.parsed.subject, mail.parsed.text, mail.parsed.html].map(String);
+      for (const part of parts) expect(part, "the template was rendered").to.include("|INSIGHT-1|");
+      expect(parts.join("\n")).to.not.include(MARK);
+    } finally {
+      await smtpPeer.close();
+    }
+  });
+});
+

@@ -22,7 +22,13 @@ import { summaryOf } from "../../src/render/summary";
 import { TEAMS_MAX_BYTES, teamsAdaptiveMessage, teamsMessageCard } from "../../src/render/teams-card";
 import { XSOAR_ENDPOINTS, xsoarBody } from "../../src/render/xsoar-incident";
 import { ConfigError, type DeliveryEvent } from "../../src/targets/types";
-import { cseMeta, payload, topic } from "./arbitraries";
+import { compileTemplate, templateView, type MessageTemplate } from "../../src/render/template";
+import { emailOf } from "../../src/targets/email";
+import { hipChatRequest } from "../../src/targets/hipchat";
+import { pagerDutyRequest } from "../../src/targets/pagerduty";
+import { slackRequest } from "../../src/targets/slack";
+import { teamsRequest } from "../../src/targets/teams";
+import { cseMeta, payload, template, topic } from "./arbitraries";
 
 const RUNS = Number(process.env.CSE_FC_RUNS) || 120;
 /**
@@ -87,8 +93,8 @@ function renderEverything(event: DeliveryEvent): void {
   expect(html.length, "HipChat message").to.be.at.most(HIPCHAT_MAX_CHARS);
   expect(html).to.not.match(/<script/i);
 
-  for (const template of [undefined, "{{readableId}} {{name}}\r\nBcc: x@example.com"]) {
-    const mail = emailContent(summary, template);
+  for (const subject of [undefined, compileTemplate("{{readableId}} {{name}}\r\nBcc: x@example.com")]) {
+    const mail = emailContent(summary, subject && { subject, view: templateView(event, summary) });
     expect(mail.subject, "mail subject").to.not.match(/[\r\n]/);
     expect(mail.subject.length, "mail subject").to.be.at.most(EMAIL_LIMITS.subject);
     expect(mail.text).to.be.a("string");
@@ -114,6 +120,45 @@ function renderEverything(event: DeliveryEvent): void {
     JSON.parse(fullJson(event.payload as any, { includeSignals: true, includeRecords: true, recordFields: ["srcDevice_ip", "x"] }));
     JSON.parse(fullJson(event.payload as any));
   }
+}
+
+/** Markup left once the markup a target adds itself is taken out: none may come from a value. */
+function expectNoMarkupFromValues(text: string, what: string, own: RegExp = /$^/): void {
+  const rest = text.replace(own, "");
+  expect(rest, `${what}: a < or > that no template wrote`).to.not.match(/[<>]/);
+  expect(rest.replace(/&(amp|lt|gt|quot|#39);/g, ""), `${what}: an & that is not an escape`).to.not.include("&");
+}
+
+/**
+ * A random template (whose own text has no markup) on every summary target, for one event: valid JSON, within each
+ * target's limit, and every value escaped for the target in all three forms ({{x}}, {{{x}}}, {{&x}}).
+ */
+function renderTemplateEverywhere(event: DeliveryEvent, source: string): boolean {
+  const compiled = compileTemplate(source) as MessageTemplate | undefined;
+  const slack = JSON.parse(slackRequest(event, { channel: "C1", apiUrl: "https://slack.example/api", apiKey: "k", template: compiled }).body as string);
+  expect(slack.text.length, "Slack text").to.be.within(1, SLACK_LIMITS.text);
+  if (!slack.blocks) expectNoMarkupFromValues(slack.text, "Slack");
+
+  const hipchat = JSON.parse(hipChatRequest(event, { server: "https://h.example", room: "r", apiKey: "k", template: compiled }).body as string);
+  expect(hipchat.message.length, "HipChat message").to.be.within(1, HIPCHAT_MAX_CHARS);
+  if (compiled && !/^<b>/.test(hipchat.message)) expectNoMarkupFromValues(hipchat.message, "HipChat", /<br>/g);
+
+  for (const format of ["adaptive", "messagecard"] as const) {
+    const body = teamsRequest(event, { format, url: "https://t.example/hook", template: compiled }).body as string;
+    expect(Buffer.byteLength(validJson(JSON.parse(body), "teams")), "Teams body bytes").to.be.at.most(TEAMS_MAX_BYTES);
+  }
+  for (const apiVersion of ["v2", "v1"] as const) {
+    const pd = JSON.parse(pagerDutyRequest(event, { apiVersion, apiUrl: "https://e.example", serviceKey: "k", template: compiled }).body as string);
+    const text = pd.payload?.summary ?? pd.description;
+    if (text !== undefined) expect(text.length, "PagerDuty summary").to.be.within(1, PAGERDUTY_LIMITS.summary);
+  }
+
+  const mail = emailOf(event, { recipients: ["soc@example.com"], smtp: undefined as any, subject: compiled, template: compiled });
+  expect(mail.subject, "mail subject").to.not.match(/[\r\n]/);
+  expect(mail.subject.length, "mail subject").to.be.at.most(EMAIL_LIMITS.subject);
+  expect(mail.text.length, "mail text").to.be.at.most(EMAIL_LIMITS.body);
+  if (compiled && mail.html.startsWith("<div") && !mail.html.includes("<table")) expectNoMarkupFromValues(mail.html, "mail HTML", /^<div[^>]*>|<\/div>$/g);
+  return !slack.blocks;
 }
 
 describe("hostile input (property-based)", function () {
@@ -207,6 +252,30 @@ describe("hostile input (property-based)", function () {
       }),
       runs(12),
     );
+  });
+
+  it("random templates on every summary target: never throw, stay within limits, never let a value's markup through", function () {
+    let templated = 0;
+    fc.assert(
+      fc.property(topic, payload, cseMeta, template, (t, p, c, source) => {
+        let event: DeliveryEvent;
+        try {
+          event = eventOf({ topic: t, payload: p, cse: c });
+        } catch {
+          return;
+        }
+        try {
+          summaryOf(event);
+        } catch (e) {
+          if (!/^not a Cloud SIEM event: /.test((e as Error)?.message)) throw e;
+          return;
+        }
+        if (renderTemplateEverywhere(event, source)) templated++;
+      }),
+      runs(RUNS * 4),
+    );
+    // Most runs must have sent a template's output (not the default text), or the checks above proved little.
+    expect(templated, "runs that sent a rendered template").to.be.at.least(RUNS / 2);
   });
 
   it("header lines: a header Node can send, or a ConfigError naming the field and the line", function () {

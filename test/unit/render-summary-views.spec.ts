@@ -6,6 +6,8 @@ import { PAGERDUTY_LIMITS, pagerDutyV1Event, pagerDutyV2Event } from "../../src/
 import { HIPCHAT_MAX_CHARS, hipChatColour, hipChatHtml } from "../../src/render/hipchat-html";
 import { emailContent, emailSubject } from "../../src/render/email";
 import { TRUNCATION_MARKER, utf8Bytes } from "../../src/render/truncate";
+import { compileTemplate, templateView } from "../../src/render/template";
+import { cseMetaFor } from "../../src/events/meta";
 import type { Insight } from "../../src/events/types";
 import {
   closedModernInsight,
@@ -221,8 +223,10 @@ describe("E-mail view (subject, text and HTML)", () => {
     expect(emailSubject(rule())).to.contain("Noisy login rule");
   });
 
-  it("fills a subject template and keeps the subject on one line", () => {
-    expect(emailSubject(created(), "{{severity}} {{readableId}} on {{entity}} {{unknown}}")).to.equal("HIGH INSIGHT-1234 on 10.0.0.5 {{unknown}}");
+  it("fills a subject template (Mustache: a missing value prints nothing) and keeps the subject on one line", () => {
+    const event = { topic: "insight.created" as const, payload: modernInsight(), cse: cseMetaFor("insight.created", modernInsight()) };
+    const subject = compileTemplate("{{severity}} {{readableId}} on {{entity}}{{unknown}}\r\nBcc: x@y");
+    expect(emailSubject(summaryOf(event), { subject, view: templateView(event, summaryOf(event)) })).to.equal("HIGH INSIGHT-1234 on 10.0.0.5 Bcc: x@y");
     expect(emailSubject(created(modernInsight({ name: "a\r\nBcc: x@y" })))).not.to.match(/[\r\n]/);
   });
 

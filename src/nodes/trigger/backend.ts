@@ -46,7 +46,7 @@ const POLL_CHECKPOINT = "pollCheckpoint";
  * node's context store. Throws ClusterSettingError (naming the setting) for a bad `cseCluster`.
  */
 export function openTriggerBackend(redSettings: Record<string, unknown> | undefined, host: BackendHost): TriggerBackend {
-  const cluster = joinCluster(redSettings, host.log);
+  const cluster = joinCluster(redSettings, { info: host.log, error: host.log });
   return cluster ? new ClusterTriggerBackend(cluster, host) : localBackend(host);
 }
 

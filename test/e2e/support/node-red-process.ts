@@ -3,6 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { DEFAULT_RUNTIME, type Runtime } from "./runtimes";
 
 const repoRoot = path.join(__dirname, "..", "..", "..");
 export const PACKAGE_NAME = "node-red-contrib-cse-actions";
@@ -34,9 +35,11 @@ export function packedFiles(): string[] {
 export interface NodeRedOptions {
   /** Extra lines inside `module.exports = { ... }` of settings.js. */
   settings?: string;
+  /** The Node-RED and Node.js to run (default: Node-RED 4.1 from devDependencies on the tests' Node.js). */
+  runtime?: Runtime;
 }
 
-/** A real Node-RED 4.1, started from its CLI with a user directory into which the package tarball is installed. */
+/** A real Node-RED, started from its CLI with a user directory into which the package tarball is installed. */
 export class NodeRedProcess {
   readonly userDir: string;
   port = 0;
@@ -83,8 +86,8 @@ export class NodeRedProcess {
 };
 `,
     );
-    const red = require.resolve("node-red/red.js");
-    this.child = spawn(process.execPath, [red, "-u", this.userDir, "-p", String(this.port)], {
+    const { node, red } = this.options.runtime ?? DEFAULT_RUNTIME;
+    this.child = spawn(node, [red, "-u", this.userDir, "-p", String(this.port)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     });
@@ -96,7 +99,7 @@ export class NodeRedProcess {
       if (this.child.exitCode !== null) throw new Error(`Node-RED exited (${this.child.exitCode}):\n${this.logText}`);
       try {
         const res = await fetch(`${this.url}/settings`);
-        if (res.ok) return;
+        if (res.ok || res.status === 401) return; // 401: up, behind adminAuth
       } catch {
         // not listening yet
       }
@@ -108,12 +111,13 @@ export class NodeRedProcess {
   /**
    * Deploys flows through the admin API (v2, full deployment) and waits until Node-RED has started
    * them: the API answers once the flows are saved, which can be before the new nodes are running.
+   * `headers` add to the request (e.g. `Authorization` when `adminAuth` is set).
    */
-  async deploy(flows: object[]): Promise<void> {
+  async deploy(flows: object[], headers: Record<string, string> = {}): Promise<void> {
     const started = this.count("Started flows");
     const res = await fetch(`${this.url}/flows`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" },
+      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full", ...headers },
       body: JSON.stringify({ flows }),
     });
     if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
