@@ -7,6 +7,7 @@ import { modernInsight } from "../fakes/insights";
 import { startRfPeer, type RfPeer } from "../fakes/rf-peer";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
+import { RUNTIMES } from "./support/runtimes";
 
 const PER_REPLICA = 12;
 const IPS = ["185.220.101.4", "45.33.32.156", "80.82.77.139"];
@@ -29,7 +30,7 @@ async function until(what: string, check: () => boolean, ms: number): Promise<vo
  * access ID. The loopback CSE API must see its limits kept by the two together, and Recorded Future one
  * look-up per indicator.
  */
-describe("e2e: two replicas keep the CSE API limits together and share the Recorded Future cache", function () {
+for (const runtime of RUNTIMES) describe(`e2e: two replicas keep the CSE API limits together and share the Recorded Future cache, on ${runtime.label}`, function () {
   this.timeout(180_000);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-cluster-limits-"));
   const redis = new RedisServer();
@@ -44,7 +45,7 @@ describe("e2e: two replicas keep the CSE API limits together and share the Recor
     for (const ip of IPS) rf.know("ip", ip, 80, 3);
     const tarball = packPackage(workDir);
     for (let i = 0; i < 2; i++) {
-      const replica = new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e-limits" }, cseConcurrency: 12,` });
+      const replica = new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e-limits" }, cseConcurrency: 12,`, runtime });
       replicas.push(replica);
       replica.install();
     }
