@@ -103,8 +103,8 @@ export function newJob(event: DeliveryEvent, now = new Date(), id: string = rand
 export class DeliveryEngine<C, R = void> {
   readonly timeoutMs: number;
   readonly maxAttempts: number;
-  private readonly concurrency: number;
-  private readonly queueLimit: number;
+  readonly concurrency: number;
+  readonly queueLimit: number;
   private readonly waiting = new FifoQueue<Pending>();
   private running = 0;
   private readonly closing = new AbortController();

@@ -9,9 +9,15 @@ export interface RuleLimits {
 
 export const CSE_RULE_LIMITS: RuleLimits = { perHour: 100_000, perDay: 1_000_000 };
 
-const MINUTE = 60_000;
-const HOUR_MINUTES = 60;
-const DAY_MINUTES = 24 * 60;
+export const MINUTE = 60_000;
+export const HOUR_MINUTES = 60;
+export const DAY_MINUTES = 24 * 60;
+
+/** The event for a rule that went over its hourly or daily limit at `now`. */
+export function autoDisabled(ruleId: string, ruleName: string, limits: RuleLimits, breach: "hour" | "day", now: number): RuleAutoDisabled {
+  const reason = breach === "hour" ? `more than ${limits.perHour} signals in one hour` : `more than ${limits.perDay} signals in 24 hours`;
+  return { ruleId, ruleName, reason, disabledAt: new Date(now).toISOString() };
+}
 
 interface RuleCounts {
   /** Minute numbers (epoch minutes), oldest first, and the signal count of each; at most one day of them. */
@@ -58,12 +64,12 @@ export class RuleGuard {
     rule.dayTotal++;
     if (rule.disabled) return undefined;
 
-    let reason: string | undefined;
-    if (hourTotal(rule, minute) > this.limits.perHour) reason = `more than ${this.limits.perHour} signals in one hour`;
-    else if (rule.dayTotal > this.limits.perDay) reason = `more than ${this.limits.perDay} signals in 24 hours`;
-    if (!reason) return undefined;
+    let breach: "hour" | "day" | undefined;
+    if (hourTotal(rule, minute) > this.limits.perHour) breach = "hour";
+    else if (rule.dayTotal > this.limits.perDay) breach = "day";
+    if (!breach) return undefined;
     rule.disabled = true;
-    return { ruleId, ruleName, reason, disabledAt: new Date(now).toISOString() };
+    return autoDisabled(ruleId, ruleName, this.limits, breach, now);
   }
 
   /** Forgets rules without a signal in the last day; runs at most once a minute. */

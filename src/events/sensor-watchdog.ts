@@ -12,6 +12,11 @@ interface WatchedSensor {
   lastSeen: number;
 }
 
+/** How often to check sensors with this timeout: a quarter of it, so a silence is noticed at most that late. */
+export function checkEveryMs(timeoutMs: number): number {
+  return Math.max(1, Math.floor(timeoutMs / 4));
+}
+
 /**
  * Watches sensor heartbeats. A sensor silent for `timeoutMs` is reported once by {@link check}; it is
  * then forgotten, so its next heartbeat starts a new watch and a later silence is a new outage.
@@ -24,12 +29,17 @@ export class SensorWatchdog {
 
   /** How often the owner should call {@link check}: a quarter of the timeout. */
   get checkEveryMs(): number {
-    return Math.max(1, Math.floor(this.timeoutMs / 4));
+    return checkEveryMs(this.timeoutMs);
   }
 
   /** Sensors being watched (reported since their last outage). */
   get watching(): number {
     return this.sensors.size;
+  }
+
+  /** False once no sensor is watched: checks can stop until the next heartbeat. */
+  keepChecking(): boolean {
+    return this.sensors.size > 0;
   }
 
   heartbeat(beat: WatchedHeartbeat, now: number): void {

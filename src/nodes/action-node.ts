@@ -3,6 +3,7 @@
  * parses input events, queues them on the node's delivery engine, shows status, sets msg.delivery, reports
  * failures to Catch, closes cleanly, and serves the editor's Test and Preview buttons.
  */
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { cseMetaFor } from "../events/meta";
@@ -17,7 +18,10 @@ import {
   type EngineState,
   newJob,
 } from "../delivery/engine";
-import { FileJournal, type Journal, journalFile, MemoryJournal } from "../delivery/journal";
+import { FileJournal, type Journal, type JournalEntry, journalFile, MemoryJournal } from "../delivery/journal";
+import { type ClusterLease, joinCluster } from "../cluster";
+import { ClusterDelivery } from "../cluster/delivery-queue";
+import type { RedisHealth } from "../cluster/connection";
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOfMessage } from "../events/event-message";
@@ -66,6 +70,13 @@ function statusOf(state: EngineState): { fill: "red" | "green" | "yellow" | "blu
     case "failed":
       return { fill: "red", shape: "dot", text: short(`failed: ${state.reason}`) };
   }
+}
+
+/** The status while Redis is away (cluster mode); undefined when it is back. */
+function redisStatusOf(health: RedisHealth, problem: string | undefined, held: number) {
+  if (health === "ready" || health === "connecting") return undefined;
+  const waiting = held > 0 ? `, ${held} held` : "";
+  return { fill: "red" as const, shape: "ring" as const, text: short(health === "refused" ? `Redis refused${waiting}: ${problem ?? ""}` : `Redis unreachable${waiting}`) };
 }
 
 /** `timeout` and `maxAttempts` of any action node; empty means the default. */
@@ -170,6 +181,11 @@ function openJournal(RED: NodeAPI, node: Node, label: string): Journal {
   }
 }
 
+function acceptedAtOf(entry: JournalEntry): Date {
+  const at = new Date(entry.acceptedAt);
+  return Number.isNaN(at.getTime()) ? new Date() : at;
+}
+
 function codeOf(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   return e?.code ?? String(e?.message ?? e);
@@ -232,14 +248,23 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       const credentials = ((this as any).credentials ?? {}) as Record<string, string | undefined>;
       let engine: DeliveryEngine<C, R> | undefined;
       let configError: string | undefined;
+      let cluster: ClusterLease | undefined;
+      /** In cluster mode: this node's queue in Redis, worked by every replica. */
+      let clustered: ClusterDelivery<InputCallbacks> | undefined;
       // Counters, metrics and the failed list (src/ops); its handle is used only once the node runs.
       const ops = actionOps(RED, this, typeof def.name === "string" ? def.name : "", {
-        depth: () => ({ queued: engine?.queued ?? 0, inFlight: engine?.inFlight ?? 0 }),
+        depth: () => ({ queued: clustered ? clustered.waiting : (engine?.queued ?? 0), inFlight: engine?.inFlight ?? 0 }),
         // A failed message sent again from the failed list: the normal path, with the id (and key) it had.
         resubmit: (entry) => {
           if (!engine) throw new Error(`${label}: invalid configuration: ${configError}`);
           engine.assertAccepting();
           const msg = RED.util.cloneMessage(entry.msg as any) as Record<string, any>;
+          if (clustered) {
+            clustered.assertRoom();
+            return void clustered.accept({ id: entry.id, acceptedAt: new Date().toISOString(), msg }, undefined).catch((error) =>
+              report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), undefined),
+            );
+          }
           const job = newJob(eventOfMessage(msg), new Date(), entry.id);
           journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
           deliver(engine, job, msg, undefined);
@@ -247,6 +272,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       });
 
       try {
+        cluster = joinCluster(RED.settings as any, RED.log);
         const config = buildConfig(spec, RED, def, credentials);
         engine = new DeliveryEngine(spec.target, config, {
           ...engineOptions(RED, def, label),
@@ -261,11 +287,13 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         this.status({ fill: "red", shape: "ring", text: short(configError) });
         ops.invalid(`${label}: invalid configuration: ${configError}`);
       }
-      const journal = openJournal(RED, this, label);
+      // In cluster mode the node's queue in Redis is its journal (SPEC §7).
+      const journal = cluster ? new MemoryJournal() : openJournal(RED, this, label);
       /** Set when the node closes: a removed node reports what it could not finish, a stopped one keeps it. */
       let removed: boolean | undefined;
       // Messages taken back from the journal report once the flows run (Catch nodes and wires exist by then).
-      const started = journal.recovered.length > 0 ? flowsStarted(RED) : { promise: Promise.resolve(), cancel: () => undefined };
+      // So do messages waiting in the cluster's queue: this replica starts working it then.
+      const started = journal.recovered.length > 0 || cluster ? flowsStarted(RED) : { promise: Promise.resolve(), cancel: () => undefined };
 
       /** Reports the outcome of one message: through its input handler's send/done, or (resumed) the node's own. */
       const report = (msg: Record<string, any>, error: Error | undefined, input: InputCallbacks | undefined) => {
@@ -311,6 +339,43 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         );
       };
 
+      try {
+        clustered = cluster && engine ? clusterDelivery(cluster, engine) : undefined;
+      } catch (error) {
+        engine = undefined;
+        configError = `cluster mode: ${String((error as Error)?.message ?? error)}`;
+        this.status({ fill: "red", shape: "ring", text: short(configError) });
+      }
+      if (clustered) void started.promise.then(() => clustered?.start());
+
+      /** Works this node's queue in Redis with the node's engine; outcomes go out from the replica that finished. */
+      function clusterDelivery(lease: ClusterLease, running: DeliveryEngine<C, R>): ClusterDelivery<InputCallbacks> {
+        let redisDown = false;
+        return new ClusterDelivery<InputCallbacks>({
+          connection: lease.connection,
+          nodeId: node.id,
+          concurrency: running.concurrency,
+          queueLimit: running.queueLimit,
+          deliver: (entry) => {
+            try {
+              return running.submit(newJob(eventOfMessage(entry.msg), acceptedAtOf(entry), entry.id), { resumed: true });
+            } catch (error) {
+              const reason = `a queued message could not be sent: ${running.redact(String((error as Error)?.message ?? error))}`;
+              return Promise.resolve({ ok: false, status: null, attempts: 0, durationMs: 0, reason, error: `${label}: ${reason}` });
+            }
+          },
+          finished: (entry, result, input) => settle(entry.id, entry.msg, result, input),
+          // The replica that finished it sent the output or told Catch; here the message's handling ends.
+          finishedElsewhere: (input) => input?.done(),
+          health: (health, problem, held) => {
+            const status = redisStatusOf(health, problem, held);
+            if (status) node.status(status);
+            else if (redisDown) node.status({ fill: "green", shape: "ring", text: "Redis is back" });
+            redisDown = status !== undefined;
+          },
+        });
+      }
+
       // Messages accepted before a restart or redeploy: queued again first, in the order they were accepted;
       // their outcome goes out through node.send / node.error(err, msg) once the flows run.
       for (const entry of journal.recovered.splice(0)) {
@@ -321,9 +386,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             refused(msg, `${label}: invalid configuration: ${configError}`, undefined);
             continue;
           }
-          const event = eventOfMessage(msg);
-          const acceptedAt = new Date(entry.acceptedAt);
-          deliver(engine, newJob(event, Number.isNaN(acceptedAt.getTime()) ? new Date() : acceptedAt, entry.id), msg, undefined);
+          deliver(engine, newJob(eventOfMessage(msg), acceptedAtOf(entry), entry.id), msg, undefined);
         } catch (error) {
           journal.remove(entry.id);
           refused(msg, `${label}: a journalled message could not be sent again: ${(error as Error).message}`, undefined);
@@ -344,6 +407,19 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             engine.assertAccepting();
           } catch (error) {
             return refused(msg, (error as Error).message, { send, done });
+          }
+          if (clustered) {
+            try {
+              clustered.assertRoom();
+            } catch (error) {
+              return refused(msg, `${label}: ${(error as Error).message}`, { send, done });
+            }
+            const entry: JournalEntry = { id: randomUUID(), acceptedAt: new Date().toISOString(), msg };
+            // Stored in Redis before the first attempt; any replica's worker may then deliver it.
+            clustered.accept(entry, { send, done }).catch((error) =>
+              report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), { send, done }),
+            );
+            return;
           }
           const job = newJob(event);
           // Journalled before the first attempt (and before this handler returns).
@@ -367,7 +443,12 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           started.cancel();
           done();
         };
-        if (!engine) return finish();
+        const leave = () => (cluster ? cluster.leave().catch(() => undefined) : Promise.resolve());
+        if (!engine) return void leave().then(finish);
+        if (clustered) {
+          // In-flight attempts are aborted and their jobs go back to waiting in Redis, for another replica or the next start.
+          return void clustered.close(() => engine!.close()).then(leave, leave).then(finish, finish);
+        }
         // In-flight attempts are aborted; their messages (and the queued ones) stay journalled unless the node
         // was removed, in which case Catch hears of each (best effort: the flow is stopping).
         engine.close().then(finish, finish);

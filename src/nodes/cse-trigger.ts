@@ -1,21 +1,21 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { ClusterSettingError } from "../cluster/settings";
 import { PollLoop } from "../cse/poll-loop";
 import { asCseTenant } from "../cse/tenant";
 import { isInsightId } from "../events/insight";
 import { triggerOps } from "../ops/action-ops";
+import { openTriggerBackend, type CheckpointStore, type PollRunner, type TriggerBackend } from "./trigger/backend";
 import type { CallbackContext } from "./trigger/emitted-keys";
 import { TriggerRuntime } from "./trigger/runtime";
 import { ConfigError, readTriggerSettings, type TriggerConfig } from "./trigger/settings";
 import { tenantView } from "./trigger/tenant";
 
-/** Context key of the poller's checkpoint (next to the runtime's emitted keys). */
-const POLL_CHECKPOINT = "pollCheckpoint";
-
 export = function (RED: NodeAPI) {
   function CseTriggerNode(this: Node, config: NodeDef & TriggerConfig) {
     RED.nodes.createNode(this, config);
     let runtime: TriggerRuntime | undefined;
-    let poll: PollLoop | undefined;
+    let poll: PollRunner | undefined;
+    let backend: TriggerBackend | undefined;
     let configError: Error | undefined;
     const closing = new AbortController();
     const ops = triggerOps(RED, this);
@@ -24,8 +24,19 @@ export = function (RED: NodeAPI) {
       const settings = readTriggerSettings(config);
       // Looked up when used: a tenant is optional and may be missing from the deployed flows.
       const tenant = () => (settings.tenantId ? tenantView(RED.nodes.getNode(settings.tenantId)) : undefined);
+      const context = this.context() as unknown as CallbackContext;
+      backend = openTriggerBackend(RED.settings as unknown as Record<string, unknown>, {
+        nodeId: this.id,
+        settings,
+        context,
+        status: (status) => this.status(status),
+        log: (text) => this.log(text),
+      });
       runtime = new TriggerRuntime(settings, {
-        context: this.context() as unknown as CallbackContext,
+        context,
+        emittedKeys: backend.emittedKeys,
+        sensors: backend.sensors,
+        rules: backend.rules,
         send: (msg) => {
           ops.emitted(msg);
           this.send(msg as NodeMessage);
@@ -44,11 +55,12 @@ export = function (RED: NodeAPI) {
           : undefined,
       });
       if (settings.tenantId && settings.pollIntervalMs > 0 && settings.active) {
-        poll = startPolling(this, settings.tenantId, settings, runtime);
+        poll = backend.polling((checkpoints) => pollLoop(this, settings.tenantId!, settings, runtime!, checkpoints));
+        poll.start();
       }
     } catch (err) {
       configError = err as Error;
-      const field = err instanceof ConfigError ? err.field : "configuration";
+      const field = err instanceof ConfigError || err instanceof ClusterSettingError ? err.field : "configuration";
       this.status({ fill: "red", shape: "ring", text: `invalid ${field}` });
       this.error(`cse-trigger is misconfigured: ${configError.message}`);
     }
@@ -77,19 +89,17 @@ export = function (RED: NodeAPI) {
       const polling = poll?.stop() ?? Promise.resolve();
       polling.finally(() => {
         runtime?.close();
-        done();
+        (backend?.close() ?? Promise.resolve()).catch((err) => this.warn(`cse-trigger: ${err?.message ?? err}`)).finally(done);
       });
     });
   }
 
   /**
    * Polls the tenant (SPEC §3): new and closed Insights and auto-disabled rules go out through the
-   * runtime's one emit path (switches, dedupe, msg.cse); the checkpoint lives next to the emitted
-   * keys in the node's context store; an outage reaches Catch once.
+   * runtime's one emit path (switches, dedupe, msg.cse); the checkpoint lives where the backend keeps
+   * it (the node's context store, or Redis in cluster mode); an outage reaches Catch once.
    */
-  function startPolling(node: Node, tenantId: string, settings: ReturnType<typeof readTriggerSettings>, runtime: TriggerRuntime): PollLoop {
-    const context = node.context() as unknown as CallbackContext;
-    const store = settings.store;
+  function pollLoop(node: Node, tenantId: string, settings: ReturnType<typeof readTriggerSettings>, runtime: TriggerRuntime, checkpoints: CheckpointStore): PollLoop {
     let apiUrl = "";
     const loop = new PollLoop(
       {
@@ -100,14 +110,7 @@ export = function (RED: NodeAPI) {
           apiUrl = client.apiUrl;
           return client;
         },
-        loadCheckpoint: () =>
-          new Promise((resolve, reject) =>
-            context.get(POLL_CHECKPOINT, store, (err, value) => (err ? reject(new Error(`cannot read the poll checkpoint from the context store: ${err.message}`)) : resolve(value))),
-          ),
-        saveCheckpoint: (checkpoint) =>
-          new Promise((resolve, reject) =>
-            context.set(POLL_CHECKPOINT, checkpoint, store, (err) => (err ? reject(new Error(`cannot save the poll checkpoint in the context store: ${err.message}`)) : resolve())),
-          ),
+        ...checkpoints,
         emit: (topic, payload) => runtime.emit(topic, payload, {}),
         status: (status) => node.status(status),
         reportError: (err) => node.error(err, { topic: "cse.pollFailed", payload: { tenant: apiUrl || tenantId, error: err.message } }),
@@ -120,7 +123,6 @@ export = function (RED: NodeAPI) {
         rules: settings.switches["rule.autoDisabled"],
       },
     );
-    loop.start();
     return loop;
   }
 

@@ -7,6 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { journalFile, jsonLines, serialiseMessage } from "../delivery/journal";
+import { RedisFailedStore } from "../cluster/failed-store";
+import { readClusterSettings } from "../cluster/settings";
 
 /** How many failed messages are kept per node; the oldest goes first. */
 export const FAILED_PER_NODE = 1000;
@@ -208,6 +210,8 @@ export class FileFailedStore extends MemoryFailedStore {
  * without one (the test helper) or when the directory cannot be used (with a warning).
  */
 export function failedStoreFor(settings: Record<string, any> | undefined, warn: (text: string) => void): FailedStore {
+  // In cluster mode the list lives in Redis, shared by the replicas (a bad setting is reported by the nodes).
+  if (clusterConfigured(settings)) return new RedisFailedStore(settings!, FAILED_PER_NODE);
   const userDir = settings?.userDir;
   if (typeof userDir !== "string" || !userDir) return new MemoryFailedStore();
   const dir = path.join(userDir, FAILED_DIR);
@@ -217,5 +221,13 @@ export function failedStoreFor(settings: Record<string, any> | undefined, warn: 
   } catch (error) {
     warn(`cse-actions: cannot keep failed messages in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${lost}`);
     return new MemoryFailedStore();
+  }
+}
+
+function clusterConfigured(settings: Record<string, any> | undefined): boolean {
+  try {
+    return readClusterSettings(settings) !== undefined;
+  } catch {
+    return true;
   }
 }

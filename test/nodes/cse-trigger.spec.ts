@@ -410,4 +410,17 @@ describe("cse-trigger node", function () {
     });
   }
 
+  it("shows a red status naming cseCluster.url, never its password, when the cluster setting is wrong", async function () {
+    helper.settings({ cseCluster: { url: "http://:s3cret@redis.local:6379" } } as any);
+    try {
+      const { out, caught, n1 } = await start();
+      expect(n1.status.lastCall.args[0]).to.deep.equal({ fill: "red", shape: "ring", text: "invalid cseCluster.url" });
+      n1.receive({ payload: modernInsight() });
+      const [err] = await caught.until(1);
+      expect(err.error.message).to.match(/^ClusterSettingError: cseCluster\.url: must start with redis:\/\/ or rediss:\/\//).and.not.contain("s3cret");
+      expect(out.items).to.have.length(0);
+    } finally {
+      helper.settings({});
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { cseMetaFor, eventKey } from "../../events/meta";
 import { normalizeInput } from "../../events/normalize";
 import { RuleGuard } from "../../events/rule-guard";
-import { SensorWatchdog } from "../../events/sensor-watchdog";
+import { SensorWatchdog, type WatchedHeartbeat } from "../../events/sensor-watchdog";
 import type { EventTopic, Insight, RuleAutoDisabled, SensorOffline } from "../../events/types";
 import { EmittedKeyStore, type CallbackContext } from "./emitted-keys";
 import type { TriggerSettings } from "./settings";
@@ -15,9 +15,41 @@ export interface TriggerStatus {
   text?: string;
 }
 
+/**
+ * The event keys emitted within the dedupe window: the node's context store by default
+ * ({@link EmittedKeyStore}), Redis in cluster mode, so that two replicas emit a key once.
+ */
+export interface EmittedKeyClaims {
+  /** Resolves true and records `key` when it was not emitted within the window; false for a duplicate. */
+  claim(key: string, now: () => number): Promise<boolean>;
+  /** Forgets `key`, so it may be emitted again at once. */
+  release(key: string): Promise<void>;
+}
+
+/** Sensor heartbeats: in this process by default ({@link SensorWatchdog}), in Redis in cluster mode. */
+export interface SensorWatch {
+  readonly checkEveryMs: number;
+  heartbeat(beat: WatchedHeartbeat, now: number): void | Promise<void>;
+  /** The sensors silent for the timeout at `now`, each reported once per outage (to one caller only). */
+  check(now: number): SensorOffline[] | Promise<SensorOffline[]>;
+  /** False when no check can find anything (nothing watched here, nor by another replica). */
+  keepChecking(): boolean;
+  clear(): void;
+}
+
+/** Signals per rule: in this process by default ({@link RuleGuard}), in Redis in cluster mode. */
+export interface RuleSignals {
+  /** Counts one signal; returns the auto-disable event when this signal crosses a limit (once per breach). */
+  signal(ruleId: string, ruleName: string, now: number): RuleAutoDisabled | undefined | Promise<RuleAutoDisabled | undefined>;
+}
+
 /** What the trigger needs from Node-RED (or from a test). */
 export interface TriggerPorts {
   context: CallbackContext;
+  /** Where emitted keys, heartbeats and signals are kept; each defaults to this process (the context store for keys). */
+  emittedKeys?: EmittedKeyClaims;
+  sensors?: SensorWatch;
+  rules?: RuleSignals;
   /** Sends a message the trigger produces on its own (sensor watchdog; later the poller). */
   send(msg: Message): void;
   status(status: TriggerStatus): void;
@@ -40,11 +72,12 @@ export const NEEDS_TENANT =
  * guard and the single {@link emit} path (switches, dedupe, `msg.cse`) that every event source uses.
  */
 export class TriggerRuntime {
-  private readonly keys: EmittedKeyStore;
-  private readonly watchdog: SensorWatchdog;
-  private readonly guard: RuleGuard;
+  private readonly keys: EmittedKeyClaims;
+  private readonly watchdog: SensorWatch;
+  private readonly guard: RuleSignals;
   private readonly now: () => number;
   private watchTimer?: ReturnType<typeof setInterval>;
+  private checking = false;
   private closed = false;
   /** Emits run one after another, so events leave in the order they came in. */
   private emitting: Promise<unknown> = Promise.resolve();
@@ -54,10 +87,12 @@ export class TriggerRuntime {
     private readonly ports: TriggerPorts,
   ) {
     this.now = ports.now ?? Date.now;
-    this.keys = new EmittedKeyStore(ports.context, settings.store, settings.dedupeWindowMs);
-    this.watchdog = new SensorWatchdog(settings.sensorTimeoutMs);
-    this.guard = new RuleGuard(settings.limits);
+    this.keys = ports.emittedKeys ?? new EmittedKeyStore(ports.context, settings.store, settings.dedupeWindowMs);
+    this.watchdog = ports.sensors ?? new SensorWatchdog(settings.sensorTimeoutMs);
+    this.guard = ports.rules ?? new RuleGuard(settings.limits);
     ports.status(settings.active ? {} : { fill: "grey", shape: "ring", text: "inactive" });
+    // A shared watch is checked from the start: the replica that got the heartbeats may be gone.
+    if (settings.active && settings.switches["sensor.offline"] && this.watchdog.keepChecking()) this.watchSensors();
   }
 
   /** Handles one input message; sends through `send` or drops silently. Rejects for bad input. */
@@ -77,14 +112,14 @@ export class TriggerRuntime {
       }
       case "heartbeat":
         if (!this.settings.switches["sensor.offline"]) return;
-        this.watchdog.heartbeat(input.heartbeat, this.now());
+        await this.watchdog.heartbeat(input.heartbeat, this.now());
         this.watchSensors();
         await this.keys.release(eventKey("sensor.offline", { sensorId: input.heartbeat.sensorId } as SensorOffline));
         return;
       case "signal": {
         if (!this.settings.switches["rule.autoDisabled"]) return;
         const { ruleId, ruleName } = input.signal;
-        const disabled = this.guard.signal(ruleId, ruleName, this.now());
+        const disabled = await this.guard.signal(ruleId, ruleName, this.now());
         if (disabled) await this.emit("rule.autoDisabled", disabled, msg, send);
         return;
       }
@@ -139,11 +174,21 @@ export class TriggerRuntime {
   }
 
   private checkSensors(): void {
-    for (const offline of this.watchdog.check(this.now())) {
-      const msg: Message = {};
-      this.emit("sensor.offline", offline, msg).catch((err) => this.ports.reportError(err, { ...msg, topic: "sensor.offline", payload: offline }));
-    }
-    if (this.watchdog.watching === 0) this.stopWatching();
+    if (this.checking) return; // a shared check waits while Redis is away: one at a time
+    this.checking = true;
+    Promise.resolve()
+      .then(() => this.watchdog.check(this.now()))
+      .then(
+        (silent) => {
+          for (const offline of silent) {
+            const msg: Message = {};
+            this.emit("sensor.offline", offline, msg).catch((err) => this.ports.reportError(err, { ...msg, topic: "sensor.offline", payload: offline }));
+          }
+          if (!this.watchdog.keepChecking()) this.stopWatching();
+        },
+        (err) => this.ports.reportError(err as Error, { topic: "sensor.offline" }),
+      )
+      .finally(() => (this.checking = false));
   }
 }
 
