@@ -246,7 +246,7 @@ async function throughputRounds(paths: Record<string, TpPath>, opts: { label: st
   const names = Object.keys(paths);
   log(`${opts.label}: warm-up`);
   const warm = SIZES.tpMin;
-  const warmups = [];
+  const warmups: Burst[] = [];
   for (const p of names) warmups.push(await paths[p].send(`warm-${opts.label}-${p}`, warm));
   const warmRate = Number.isFinite(warmups[0].ms) ? (warm * 1000) / warmups[0].ms : 1000;
   const n = opts.events ?? Math.round(Math.min(SIZES.tpMax, Math.max(SIZES.tpMin, warmRate * SIZES.tpSeconds)) / 100) * 100;
@@ -583,7 +583,7 @@ async function cluster(ctx: ClusterContext): Promise<void> {
 
     const tp = await throughputRounds(
       { journal: nodeRedPath(peers, journal.nr, 0, base, journal.pid), cluster: nodeRedPath(peers, a.url, 0, base, a.pid!, redisPid) },
-      { label: "cluster tp", rounds: SIZES.clusterRounds, reserveMs: 60_000, events: (details.throughput as { events?: number } | undefined)?.events },
+      { label: "cluster-tp", rounds: SIZES.clusterRounds, reserveMs: 60_000, events: (details.throughput as { events?: number } | undefined)?.events },
     );
     const rate = { journal: median(tp.rates.journal), cluster: median(tp.rates.cluster) };
     const cpu = { journal: median(tp.cpuPerEvent.journal), cluster: median(tp.cpuPerEvent.cluster), redis: median(tp.redisCpuPerEvent.cluster) };
@@ -698,7 +698,7 @@ async function failover(peers: PeersClient, redis: RedisServer, a: NodeRedProces
     });
     rows.push({
       section: "Cluster",
-      measure: `failover: kill -9 → all ${n} delivered by the other replica (${twice} twice: in flight at the kill)`,
+      measure: `failover: kill -9 → all ${n} delivered by the other replica (${twice} of them twice: at-least-once)`,
       value: fmt.s(allMs),
       baseline: `${n} / ${n} delivered`,
       ratio: NaN,
