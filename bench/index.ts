@@ -27,6 +27,7 @@ import {
   fmt,
   getJson,
   killChildren,
+  killOnExit,
   median,
   PeersClient,
   percentile,
@@ -37,7 +38,6 @@ import {
   settle,
   sleep,
   track,
-  trackPid,
 } from "./lib";
 import { printTable, type Row, writeResults } from "./report";
 
@@ -140,6 +140,7 @@ async function main(): Promise<void> {
       "  },",
     ].join("\n  ");
     nodeRed = new NodeRedProcess(tarball, { settings });
+    const forget = killOnExit(() => void nodeRed?.kill9());
     nodeRed.install();
     const registered = registeredTypes();
     const kinds = ACTION_KINDS.filter((k) => registered.includes(k));
@@ -156,7 +157,6 @@ async function main(): Promise<void> {
     else process.env.NODE_OPTIONS = savedNodeOptions;
     delete process.env.BENCH_CPU_PROF_DIR;
     const nrPid = nodeRed.pid!;
-    const forget = trackPid(nrPid);
     profiler = PROFILE ? sectionProfiler(nrPid, profileDir) : undefined;
     const nr = nodeRed.url;
     log(`Node-RED ${nr} (pid ${nrPid}), action kinds: ${kinds.join(", ")}`);
@@ -568,16 +568,16 @@ async function cluster(ctx: ClusterContext): Promise<void> {
   const startReplica = async () => {
     const red = new NodeRedProcess(ctx.tarball, { settings: `${ctx.settings}\n  cseCluster: { url: "${redis.url}", prefix: "${CLUSTER_PREFIX}" },` });
     replicas.push(red);
+    forget.push(killOnExit(() => void red.kill9()));
     red.install();
     await red.start();
-    forget.push(trackPid(red.pid!));
     await red.deploy(deliveryFlow(ctx.sinkUrl));
     return red;
   };
   try {
+    forget.push(killOnExit(() => void redis.kill9()));
     await redis.start();
     const redisPid = childPid(/^redis-server/);
-    forget.push(trackPid(redisPid));
     log(`cluster: Redis ${redis.url} (pid ${redisPid}); starting a Node-RED with cseCluster`);
     const a = await startReplica();
 

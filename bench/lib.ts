@@ -16,22 +16,19 @@ export function track(child: ChildProcess): ChildProcess {
   child.once("exit", () => children.delete(child));
   return child;
 }
-/** Processes started by helpers that keep their child private (Node-RED, redis-server), by pid. */
-const pids = new Set<number>();
-/** Ends the process with the bench on a crash or Ctrl-C; the returned function forgets it once it was stopped. */
-export function trackPid(pid: number): () => void {
-  pids.add(pid);
-  return () => pids.delete(pid);
+/**
+ * Processes started by helpers that keep their child private (NodeRedProcess, RedisServer): how to kill each
+ * (their kill9() sends SIGKILL at once, and only while the process runs, so a reused pid is never hit).
+ * The returned function forgets it once it was stopped.
+ */
+const killers = new Set<() => void>();
+export function killOnExit(kill: () => void): () => void {
+  killers.add(kill);
+  return () => killers.delete(kill);
 }
 export function killChildren(): void {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+  for (const kill of killers) kill();
 }
 
 /** The peers process (bench/peers.ts) and a typed call over IPC. */
