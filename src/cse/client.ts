@@ -4,7 +4,7 @@ import { HttpClient } from "../delivery/http";
 import { isInsightId } from "../events/insight";
 import type { Insight } from "../events/types";
 import { checkApiUrl } from "./api-url";
-import { RateLimiter } from "./rate-limiter";
+import { RateLimiter, type RequestLimiter } from "./rate-limiter";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry";
 
 export type EnrichmentKind = "insights" | "signals";
@@ -26,7 +26,7 @@ export interface CseClientOptions {
   timeoutMs?: number;
   /** Attempts for 408 / 429 / 5xx / network errors (default 5). */
   maxAttempts?: number;
-  limiter?: RateLimiter;
+  limiter?: RequestLimiter;
   retry?: RetryPolicy;
   /** Read per connection: may the tenant's API resolve to a cloud metadata address (`cseAllowMetadataAddresses`)? */
   allowMetadataAddresses?: () => boolean;
@@ -87,7 +87,7 @@ function firstApiError(body: unknown): { message?: string; code?: string } {
  */
 export class CseClient {
   readonly apiUrl: string;
-  readonly limiter: RateLimiter;
+  readonly limiter: RequestLimiter;
   private readonly authorization: string;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;

@@ -23,6 +23,12 @@ export interface RateLimiterOptions {
   clock?: LimiterClock;
 }
 
+/** What a client waits on before each request: this process's {@link RateLimiter}, or the cluster's (cluster mode). */
+export interface RequestLimiter {
+  /** Waits for a slot (rejects with the signal's reason on abort); call the returned function when the request has finished. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+}
+
 interface Waiter {
   resolve(release: () => void): void;
   reject(err: unknown): void;
@@ -30,17 +36,68 @@ interface Waiter {
   onAbort?: () => void;
 }
 
+/** Callers waiting for a slot, first come first served; a caller whose signal aborts leaves the line at once. */
+export class WaitLine {
+  private readonly waiters: Waiter[] = [];
+
+  /** `onLeave(wasFirst)`: called when a caller gave up (the gate may want to look at the new first one). */
+  constructor(private readonly onLeave?: (wasFirst: boolean) => void) {}
+
+  get length(): number {
+    return this.waiters.length;
+  }
+
+  /** Who is first now (compare it after an await: the first one may have given up meanwhile). */
+  get first(): unknown {
+    return this.waiters[0];
+  }
+
+  /** Joins the line; resolves with the release function the gate hands over in {@link admit}. */
+  join(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(abortReason(signal));
+          this.onLeave?.(i === 0);
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Lets the first caller through with its release function. */
+  admit(release: () => void): void {
+    const waiter = this.waiters.shift();
+    if (!waiter) return;
+    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+    waiter.resolve(release);
+  }
+
+  /** Rejects everyone still waiting. */
+  rejectAll(err: unknown): void {
+    for (const waiter of this.waiters.splice(0)) {
+      if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+      waiter.reject(err);
+    }
+  }
+}
+
 /**
  * First come, first served gate in front of an API: never more than `perWindow` request starts in
  * any `windowMs` (a sliding window, not a fixed bucket) and never more than `maxInFlight` open at once.
  */
-export class RateLimiter {
+export class RateLimiter implements RequestLimiter {
   readonly perWindow: number;
   readonly windowMs: number;
   readonly maxInFlight: number;
   private readonly clock: LimiterClock;
   private readonly starts: number[] = [];
-  private readonly waiters: Waiter[] = [];
+  private readonly line = new WaitLine();
   private inFlight = 0;
   private cancelTimer?: () => void;
 
@@ -56,39 +113,25 @@ export class RateLimiter {
   }
 
   get queued(): number {
-    return this.waiters.length;
+    return this.line.length;
   }
 
   /** Waits for a slot; call the returned function when the request has finished. */
   acquire(signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal };
-      if (signal) {
-        waiter.onAbort = () => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(abortReason(signal));
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      this.waiters.push(waiter);
-      this.pump();
-    });
+    const waiting = this.line.join(signal);
+    this.pump();
+    return waiting;
   }
 
   /** Rejects everything still waiting (used when the owner closes). */
   rejectAll(err: Error): void {
-    for (const waiter of this.waiters.splice(0)) {
-      if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
-      waiter.reject(err);
-    }
+    this.line.rejectAll(err);
     this.cancelTimer?.();
     this.cancelTimer = undefined;
   }
 
   private pump(): void {
-    while (this.waiters.length > 0) {
+    while (this.line.length > 0) {
       const now = this.clock.now();
       while (this.starts.length > 0 && this.starts[0] <= now - this.windowMs) this.starts.shift();
       if (this.inFlight >= this.maxInFlight) return; // a release pumps again
@@ -102,12 +145,10 @@ export class RateLimiter {
         }
         return;
       }
-      const waiter = this.waiters.shift()!;
-      if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
       this.starts.push(now);
       this.inFlight++;
       let released = false;
-      waiter.resolve(() => {
+      this.line.admit(() => {
         if (released) return;
         released = true;
         this.inFlight--;
@@ -117,7 +158,7 @@ export class RateLimiter {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
+export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error("aborted");
 }
 

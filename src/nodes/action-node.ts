@@ -249,6 +249,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       let engine: DeliveryEngine<C, R> | undefined;
       let configError: string | undefined;
       let cluster: ClusterLease | undefined;
+      /** In cluster mode: this node's queue in Redis, worked by every replica. */
+      let clustered: ClusterDelivery<InputCallbacks> | undefined;
       // Counters, metrics and the failed list (src/ops); its handle is used only once the node runs.
       const ops = actionOps(RED, this, typeof def.name === "string" ? def.name : "", {
         depth: () => ({ queued: clustered ? clustered.waiting : (engine?.queued ?? 0), inFlight: engine?.inFlight ?? 0 }),
@@ -337,7 +339,6 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         );
       };
 
-      let clustered: ClusterDelivery<InputCallbacks> | undefined;
       try {
         clustered = cluster && engine ? clusterDelivery(cluster, engine) : undefined;
       } catch (error) {

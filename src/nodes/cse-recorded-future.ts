@@ -1,3 +1,4 @@
+import { openLookupCache } from "../cluster/shared-indicator-cache";
 import { checkApiUrl } from "../cse/api-url";
 import { asCseTenant } from "../cse/tenant";
 import { DEFAULT_RF_API_URL, recordedFutureTarget, type RecordedFutureConfig, type RfResources } from "../targets/recorded-future";
@@ -28,12 +29,16 @@ export = defineActionNode<RecordedFutureConfig, RfResources>({
     const enrichSignals = flag(props.enrichSignals, false);
     if (!enrichInsights && !enrichSignals) throw new ConfigError("enrichInsights", "enrich Insights, Signals or both");
     const tenantId = typeof props.tenant === "string" && props.tenant ? props.tenant : undefined;
+    const nodeId = typeof props.id === "string" && props.id ? props.id : undefined;
     return {
       apiUrl,
       apiToken,
       enrichInsights,
       enrichSignals,
       cacheTtlMs: rawTtl * 1000,
+      // A deployed node's results are shared by the replicas (keyed by its id) with cseCluster; the editor's
+      // Test button (no node id) keeps its one look-up to itself.
+      ...(nodeId ? { openCache: () => openLookupCache(RED.settings as unknown as Record<string, unknown>, nodeId, rawTtl * 1000) } : {}),
       tenantId,
       tenant: tenantId ? () => asCseTenant(RED.nodes.getNode(tenantId)) : undefined,
     };

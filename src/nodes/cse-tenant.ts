@@ -1,4 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
+import { joinCluster, type ClusterLease } from "../cluster";
+import type { ClusterConnection } from "../cluster/connection";
+import { clusterLimiter } from "../cluster/redis-rate-limiter";
 import { checkApiUrl, DEFAULT_CSE_API_URL } from "../cse/api-url";
 import { CseClient } from "../cse/client";
 import { sharedLimiter } from "../cse/rate-limiter";
@@ -23,15 +26,24 @@ export = function (RED: NodeAPI) {
   const delayScale = () => (settings?.cseDelayScale !== undefined ? Math.max(0, Number(settings.cseDelayScale) || 0) : 1);
   const allowMetadata = () => settings?.cseAllowMetadataAddresses === true;
 
-  function makeClient(apiUrl: string, credentials: TenantCredentials, test = false): CseClient {
+  /**
+   * The limits of an access ID: kept in this process, or with `cseCluster` in Redis for all replicas together.
+   * cseDelayScale (tests only) shrinks the 1-second window like every other wait.
+   */
+  function limiterFor(apiUrl: string, accessId: string, cluster: ClusterConnection | undefined) {
+    const windowMs = Math.max(1, 1000 * Math.min(1, delayScale()));
+    if (cluster) return clusterLimiter(cluster, apiUrl, accessId, { windowMs });
+    return sharedLimiter(`${apiUrl.trim().replace(/\/+$/, "")}|${accessId}`, { windowMs });
+  }
+
+  function makeClient(apiUrl: string, credentials: TenantCredentials, cluster: ClusterConnection | undefined, test = false): CseClient {
     const accessId = (credentials.accessId ?? "").trim();
     return new CseClient({
       apiUrl,
       accessId,
       accessKey: (credentials.accessKey ?? "").trim(),
       retry: scaledRetryPolicy(delayScale()),
-      // cseDelayScale (tests only) shrinks the rate limiter's 1-second window like every other wait.
-      limiter: sharedLimiter(`${apiUrl.trim().replace(/\/+$/, "")}|${accessId}`, { windowMs: Math.max(1, 1000 * Math.min(1, delayScale())) }),
+      limiter: limiterFor(apiUrl, accessId, cluster),
       allowMetadataAddresses: allowMetadata,
       ...(test ? { timeoutMs: TEST_TIMEOUT_MS, maxAttempts: 2 } : {}),
     });
@@ -47,12 +59,22 @@ export = function (RED: NodeAPI) {
     } catch (err) {
       this.warn(`cse-tenant "${config.name || config.id}": ${(err as Error).message}`);
     }
+    // Cluster mode is chosen once, here: the limits are then counted in Redis for every replica.
+    let cluster: ClusterLease | undefined;
+    let clusterProblem: string | undefined;
+    try {
+      cluster = joinCluster(settings);
+    } catch (err) {
+      clusterProblem = (err as Error).message;
+      this.error(`cse-tenant "${config.name || config.id}": ${clusterProblem}`);
+    }
 
     this.apiUrl = apiUrl;
     this.uiUrl = uiUrl;
     /** The one API client of this tenant, shared by every node using it (created on first use). */
     this.client = (): CseClient => {
-      if (!client || client.closed) client = makeClient(apiUrl, this.credentials ?? {});
+      if (clusterProblem) throw new Error(clusterProblem);
+      if (!client || client.closed) client = makeClient(apiUrl, this.credentials ?? {}, cluster?.connection);
       return client;
     };
     this.fetchInsight = (id: string, signal?: AbortSignal): Promise<Insight> => (this.client as () => CseClient)().getInsight(id, signal);
@@ -60,7 +82,9 @@ export = function (RED: NodeAPI) {
     this.on("close", (done: () => void) => {
       client?.close();
       client = undefined;
-      done();
+      const leaving = cluster?.leave();
+      cluster = undefined;
+      void Promise.resolve(leaving).then(done, done);
     });
   }
 
@@ -79,19 +103,28 @@ export = function (RED: NodeAPI) {
         return given === undefined || given === STORED_PASSWORD || (key === "accessId" && given === "") ? stored[key] : String(given);
       };
       let client: CseClient;
+      let cluster: ClusterLease | undefined;
       try {
         const apiUrl = checkApiUrl(typeof body.apiUrl === "string" && body.apiUrl.trim() ? body.apiUrl : DEFAULT_CSE_API_URL);
-        client = makeClient(apiUrl, { accessId: pick("accessId"), accessKey: pick("accessKey") }, true);
+        cluster = joinCluster(settings);
+        client = makeClient(apiUrl, { accessId: pick("accessId"), accessKey: pick("accessKey") }, cluster?.connection, true);
       } catch (err) {
+        void cluster?.leave();
         return res.json({ ok: false, message: (err as Error).message });
       }
       try {
-        const { total } = await client.testConnection();
+        // In cluster mode the request first waits for a slot in Redis: bounded, so an unreachable Redis is an answer too.
+        const slotWait = cluster ? AbortSignal.timeout(TEST_TIMEOUT_MS) : undefined;
+        const { total } = await client.testConnection(slotWait).catch((err) => {
+          if (cluster && slotWait?.aborted) throw new Error(`no answer within ${TEST_TIMEOUT_MS / 1000} s: ${cluster.connection.problem ?? "the Cloud SIEM API or Redis (cseCluster) is slow"}`);
+          throw err;
+        });
         res.json({ ok: true, message: `Connected to Cloud SIEM${total !== undefined ? `: ${total} Insight${total === 1 ? "" : "s"} visible` : ""}` });
       } catch (err) {
         res.json({ ok: false, message: (err as Error).message });
       } finally {
         client.close();
+        void cluster?.leave();
       }
     });
   }

@@ -39,6 +39,8 @@ export interface RecordedFutureConfig {
   tenantId?: string;
   /** Most indicators kept in the cache (oldest dropped first). */
   cacheSize?: number;
+  /** Opens the node's look-up cache (cluster mode: shared in Redis); default: this node's memory. */
+  openCache?: () => LookupCache;
 }
 
 /** What Recorded Future knows about one indicator, as it appears on `msg.enrichments`. */
@@ -61,7 +63,27 @@ export interface Enrichments {
 }
 
 /** `null` = Recorded Future knows nothing about it. */
-type Known = IndicatorRisk | null;
+export type Known = IndicatorRisk | null;
+
+/** What {@link LookupCache.claim} answers for a message's indicators. */
+export interface LookupClaim {
+  /** Results already known, or being looked up by someone else (another message; in cluster mode another replica). */
+  known: Map<string, Promise<Known>>;
+  /** The keys this caller must look up itself, then report with {@link LookupClaim.settle}. */
+  mine: string[];
+  /** The caller's look-up results for its keys; an Error for each key whose look-up failed (others will ask again). */
+  settle(outcomes: Map<string, Known | Error>): void;
+}
+
+/**
+ * Where look-up results are kept, keyed `type:value`: this node's memory ({@link IndicatorCache}) or, in
+ * cluster mode, Redis shared by every replica. Chosen once, when the node opens.
+ */
+export interface LookupCache {
+  /** `timeoutMs`/`signal`: the attempt's, bounding any wait for a look-up under way elsewhere. */
+  claim(keys: string[], signal: AbortSignal, timeoutMs: number): Promise<LookupClaim>;
+  close(): void | Promise<void>;
+}
 
 interface CacheEntry {
   expiresAt: number;
@@ -72,7 +94,7 @@ interface CacheEntry {
  * Per-node cache of look-up results, keyed `type:value`. A look-up in flight is shared too, so two
  * messages with the same indicator processed at once cost one look-up.
  */
-export class IndicatorCache {
+export class IndicatorCache implements LookupCache {
   private readonly entries = new Map<string, CacheEntry>();
 
   constructor(
@@ -113,13 +135,46 @@ export class IndicatorCache {
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
-  clear(): void {
+  claim(keys: string[]): Promise<LookupClaim> {
+    return Promise.resolve(this.claimNow(keys));
+  }
+
+  /** Known and pending keys are answered; the others become pending look-ups of the caller. */
+  claimNow(keys: string[]): LookupClaim {
+    const known = new Map<string, Promise<Known>>();
+    const pending = new Map<string, { resolve(v: Known): void; reject(e: unknown): void }>();
+    for (const key of new Set(keys)) {
+      const cached = this.get(key);
+      if (cached) {
+        known.set(key, cached);
+        continue;
+      }
+      const promise = new Promise<Known>((resolve, reject) => pending.set(key, { resolve, reject }));
+      promise.catch(() => undefined); // a failed look-up is reported once, through the message that made it
+      this.put(key, promise);
+    }
+    return {
+      known,
+      mine: [...pending.keys()],
+      settle(outcomes) {
+        for (const [key, outcome] of outcomes) {
+          const p = pending.get(key);
+          if (!p) continue;
+          pending.delete(key);
+          if (outcome instanceof Error) p.reject(outcome);
+          else p.resolve(outcome);
+        }
+      },
+    };
+  }
+
+  close(): void {
     this.entries.clear();
   }
 }
 
 export interface RfResources {
-  cache: IndicatorCache;
+  cache: LookupCache;
 }
 
 const keyOf = (type: IndicatorType, value: string) => `${type}:${value.toLowerCase()}`;
@@ -202,7 +257,6 @@ class LookupFailed extends Error {
   }
 }
 
-/** Looks up what the cache does not have, in bulk; resolves each indicator's result. Returns the RF status of this call. */
 /** The body of one bulk look-up (`POST /soar/enrichment`). */
 function lookupBody(chunk: [IndicatorType, string][]): Record<IndicatorType, string[]> {
   const body: Record<IndicatorType, string[]> = { ip: [], domain: [], hash: [] };
@@ -222,72 +276,30 @@ function indicatorsWanted(insight: Insight, config: RecordedFutureConfig) {
 }
 
 async function lookUp(wanted: [IndicatorType, string][], config: RecordedFutureConfig, ctx: AttemptContext<RfResources>): Promise<{ results: Map<string, Known>; status?: number; lookups: number }> {
-  const cache = ctx.resources.cache;
-  const results = new Map<string, Known>();
-  const pending = new Map<string, Promise<Known>>();
-  const missing: [IndicatorType, string][] = [];
-  for (const [type, value] of wanted) {
-    const key = keyOf(type, value);
-    if (pending.has(key)) continue;
-    const cached = cache.get(key);
-    if (cached) pending.set(key, cached);
-    else missing.push([type, value]);
-  }
+  const byKey = new Map<string, [IndicatorType, string]>();
+  for (const [type, value] of wanted) if (!byKey.has(keyOf(type, value))) byKey.set(keyOf(type, value), [type, value]);
+  const claim = await ctx.resources.cache.claim([...byKey.keys()], ctx.signal, ctx.timeoutMs);
+  const missing = claim.mine.map((key) => byKey.get(key)!);
+  const pending = new Map(claim.known);
   let status: number | undefined;
   let lookups = 0;
-  for (let start = 0; start < missing.length; start += MAX_PER_REQUEST) {
-    const chunk = missing.slice(start, start + MAX_PER_REQUEST);
-    const settle = new Map<string, { resolve(v: Known): void; reject(e: unknown): void }>();
-    for (const [type, value] of chunk) {
-      const key = keyOf(type, value);
-      const promise = new Promise<Known>((resolve, reject) => settle.set(key, { resolve, reject }));
-      promise.catch(() => undefined); // a failed look-up is reported once, through this message
-      cache.put(key, promise);
-      pending.set(key, promise);
-    }
-    const body = lookupBody(chunk);
-    let answer: HttpAnswer;
-    try {
+  let start = 0;
+  try {
+    for (; start < missing.length; start += MAX_PER_REQUEST) {
+      const chunk = missing.slice(start, start + MAX_PER_REQUEST);
+      const found = await lookUpChunk(chunk, config, ctx);
       lookups++;
-      answer = await ctx.http(
-        jsonRequest(`${config.apiUrl.replace(/\/+$/, "")}/soar/enrichment`, body, {
-          "X-RFToken": config.apiToken,
-          "X-RF-User-Agent": "node-red-contrib-cse-actions",
-          Accept: "application/json",
-        }),
-      );
-    } catch (err) {
-      for (const s of settle.values()) s.reject(err);
-      throw new LookupFailed(classifyError(err));
+      status = found.status;
+      claim.settle(found.results);
+      for (const [key, value] of found.results) pending.set(key, Promise.resolve(value));
     }
-    status = answer.status;
-    if (answer.status === 404) {
-      for (const s of settle.values()) s.resolve(null); // nothing known about any of them
-      continue;
-    }
-    const outcome = classifyHttp(answer);
-    let parsed: any;
-    if (outcome.kind === "ok") {
-      try {
-        parsed = JSON.parse(answer.body);
-      } catch {
-        parsed = undefined;
-      }
-    }
-    const list = parsed?.data?.results;
-    if (outcome.kind !== "ok" || !Array.isArray(list)) {
-      const failure = outcome.kind !== "ok" ? outcome : { kind: "permanent" as const, status: answer.status, reason: `HTTP ${answer.status} without enrichment results` };
-      const err = new Error(failure.reason);
-      for (const s of settle.values()) s.reject(err);
-      throw new LookupFailed(failure);
-    }
-    for (const item of list) {
-      const risk = riskOf(item);
-      if (!risk) continue;
-      settle.get(keyOf(risk.type, risk.indicator))?.resolve(risk);
-    }
-    for (const s of settle.values()) s.resolve(null); // asked but not in the answer: nothing known (no-op if resolved)
+  } catch (err) {
+    // This chunk and the ones not asked yet: released, so the next message (or replica) asks itself.
+    const failed = err instanceof LookupFailed ? new Error(err.message) : (err as Error);
+    claim.settle(new Map(missing.slice(start).map(([type, value]) => [keyOf(type, value), failed])));
+    throw err;
   }
+  const results = new Map<string, Known>();
   for (const [key, promise] of pending) {
     try {
       results.set(key, await promise);
@@ -297,6 +309,43 @@ async function lookUp(wanted: [IndicatorType, string][], config: RecordedFutureC
     }
   }
   return { results, status, lookups };
+}
+
+/** One bulk `POST /soar/enrichment`: every indicator of the chunk with its result (null: nothing known). Throws LookupFailed. */
+async function lookUpChunk(chunk: [IndicatorType, string][], config: RecordedFutureConfig, ctx: AttemptContext<RfResources>): Promise<{ results: Map<string, Known>; status: number }> {
+  let answer: HttpAnswer;
+  try {
+    answer = await ctx.http(
+      jsonRequest(`${config.apiUrl.replace(/\/+$/, "")}/soar/enrichment`, lookupBody(chunk), {
+        "X-RFToken": config.apiToken,
+        "X-RF-User-Agent": "node-red-contrib-cse-actions",
+        Accept: "application/json",
+      }),
+    );
+  } catch (err) {
+    throw new LookupFailed(classifyError(err));
+  }
+  const results = new Map<string, Known>(chunk.map(([type, value]) => [keyOf(type, value), null]));
+  if (answer.status === 404) return { results, status: answer.status }; // nothing known about any of them
+  const outcome = classifyHttp(answer);
+  let parsed: any;
+  if (outcome.kind === "ok") {
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  const list = parsed?.data?.results;
+  if (outcome.kind !== "ok" || !Array.isArray(list)) {
+    throw new LookupFailed(outcome.kind !== "ok" ? outcome : { kind: "permanent", status: answer.status, reason: `HTTP ${answer.status} without enrichment results` });
+  }
+  for (const item of list) {
+    const risk = riskOf(item);
+    const key = risk && keyOf(risk.type, risk.indicator);
+    if (key && results.has(key)) results.set(key, risk); // asked but not in the answer: nothing known
+  }
+  return { results, status: answer.status };
 }
 
 function risksFor(indicators: Indicators, results: Map<string, Known>): IndicatorRisk[] {
@@ -312,8 +361,8 @@ async function writeBack(tenant: CseTenant, kind: "insights" | "signals", id: st
 export const recordedFutureTarget: Target<RecordedFutureConfig, RfResources> = {
   name: "Recorded Future",
   secrets: (c) => [c.apiToken],
-  open: (c) => ({ cache: new IndicatorCache(c.cacheTtlMs, c.cacheSize) }),
-  close: (r) => r.cache.clear(),
+  open: (c) => ({ cache: c.openCache ? c.openCache() : new IndicatorCache(c.cacheTtlMs, c.cacheSize) }),
+  close: (r) => r.cache.close(),
   /** The look-up body (one per 1,000 distinct indicators; the cache may spare some of them). */
   preview(event, config): string {
     if (!event.topic.startsWith("insight.")) return "(no look-up: only Insights are enriched)";

@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
+import { RUNTIMES } from "./support/runtimes";
 
 const BURST = 400;
 /** The receiver answers each request after this long (several at once): a burst takes seconds to deliver. */
@@ -53,7 +54,7 @@ async function post(red: NodeRedProcess, body: object): Promise<void> {
   if (res.status !== 202) throw new Error(`POST /event answered ${res.status}`);
 }
 
-describe("e2e: action nodes on two Node-RED replicas sharing one Redis", function () {
+for (const runtime of RUNTIMES) describe(`e2e: action nodes on two Node-RED replicas sharing one Redis, on ${runtime.label}`, function () {
   this.timeout(300_000);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-cluster-delivery-"));
   const redis = new RedisServer();
@@ -75,7 +76,7 @@ describe("e2e: action nodes on two Node-RED replicas sharing one Redis", functio
 
   async function startReplicas(): Promise<void> {
     replicas = [0, 1].map(
-      () => new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e" }, cseHttpPostAllowedPorts: [${receiver.port}],` }),
+      () => new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e" }, cseHttpPostAllowedPorts: [${receiver.port}],`, runtime }),
     );
     for (const red of replicas) red.install();
     await Promise.all(replicas.map((red) => red.start()));

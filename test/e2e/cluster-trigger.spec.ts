@@ -8,6 +8,7 @@ import type { Insight } from "../../src/events/types";
 import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
+import { RUNTIMES } from "./support/runtimes";
 
 const POLLS = "this replica polls the tenant now";
 const STANDS_BY = "another replica polls the tenant: this one stands by";
@@ -50,7 +51,7 @@ const lastLine = (log: string, ...lines: string[]) => Math.max(...lines.map((l) 
 /** True when the replica's latest polling line says it polls. */
 const polls = (red: NodeRedProcess) => red.log.includes(POLLS) && red.log.lastIndexOf(POLLS) === lastLine(red.log, POLLS, STANDS_BY);
 
-describe("e2e: cse-trigger on two Node-RED replicas sharing one Redis", function () {
+for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED replicas sharing one Redis, on ${runtime.label}`, function () {
   this.timeout(240_000);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-cluster-trigger-"));
   const redis = new RedisServer();
@@ -91,7 +92,7 @@ describe("e2e: cse-trigger on two Node-RED replicas sharing one Redis", function
     peer = await startCsePeer();
     receiver = await startReceiver();
     const tarball = packPackage(workDir);
-    replicas = [0, 1].map(() => new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e" },` }));
+    replicas = [0, 1].map(() => new NodeRedProcess(tarball, { settings: `cseCluster: { url: "${redis.url}", prefix: "e2e" },`, runtime }));
     for (const red of replicas) red.install();
     await Promise.all(replicas.map((red) => red.start()));
     for (const red of replicas) await red.deploy(flows());

@@ -51,6 +51,8 @@ export interface CsePeer {
   rules: CseRuleFake[];
   /** The highest number of requests open at once. */
   maxConcurrent: number;
+  /** The most requests that arrived within any `windowMs` (inclusive of both ends). */
+  maxArrivalsWithin(windowMs: number): number;
   /** Each request is held this long before it is answered (ms). */
   delayMs: number;
   /** Adds an Insight created at `created` (default now); returns it. */
@@ -154,6 +156,15 @@ export async function startCsePeer(options: { accessId?: string; accessKey?: str
     insights: [],
     rules: [],
     maxConcurrent: 0,
+    maxArrivalsWithin(windowMs) {
+      const at = peer.requests.map((r) => r.at).sort((a, b) => a - b);
+      let most = 0;
+      for (let first = 0, last = 0; last < at.length; last++) {
+        while (at[last] - at[first] > windowMs) first++;
+        most = Math.max(most, last - first + 1);
+      }
+      return most;
+    },
     delayMs: 0,
     addInsight(created = new Date(), overrides = {}) {
       counter++;

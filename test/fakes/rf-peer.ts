@@ -32,6 +32,8 @@ export interface RfPeer {
   know(type: "ip" | "domain" | "hash", value: string, score: number, level: number, rules?: number, mostCritical?: string): void;
   /** When nothing asked is known, answer 404 (as RF's single look-ups do) instead of an empty result list. */
   notFoundWhenEmpty: boolean;
+  /** Each answer is held this long (ms), so that look-ups from several places overlap. */
+  delayMs: number;
   fail(...faults: RfFault[]): void;
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startRfPeer(token = "rf-token-abcdef0123456789"): Promise<
     token,
     requests: [],
     notFoundWhenEmpty: false,
+    delayMs: 0,
     asked: () => peer.requests.flatMap((r) => [...(r.json?.ip ?? []).map((v) => `ip:${v}`), ...(r.json?.domain ?? []).map((v) => `domain:${v}`), ...(r.json?.hash ?? []).map((v) => `hash:${v}`)]),
     know(type, value, score, level, rules = 3, mostCritical = "Current C&C Server") {
       known.set(`${type}:${value}`, { score, level, rules, mostCritical });
@@ -58,6 +61,10 @@ export async function startRfPeer(token = "rf-token-abcdef0123456789"): Promise<
   };
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (peer.delayMs > 0) return void setTimeout(() => answer(res, status, body, headers), peer.delayMs);
+    answer(res, status, body, headers);
+  };
+  const answer = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string>) => {
     res.writeHead(status, { "Content-Type": typeof body === "string" ? "text/plain" : "application/json", ...headers });
     res.end(typeof body === "string" ? body : JSON.stringify(body));
   };

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { Redis } from "ioredis";
 import helper from "node-red-node-test-helper";
 import { cseMetaFor } from "../../src/events/meta";
 import type { Insight } from "../../src/events/types";
@@ -6,6 +7,7 @@ import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
 import { modernInsight } from "../fakes/insights";
 import { startRfPeer, type RfPeer } from "../fakes/rf-peer";
 import { Inbox } from "../support/node-test";
+import { RedisServer } from "../support/redis-server";
 
 helper.init(require.resolve("node-red"));
 
@@ -219,6 +221,56 @@ describe("cse-recorded-future node", function () {
     helper.getNode("n1").receive(event(modernInsight()));
     const [failure] = await caught.until(1);
     expect(failure.error.message).to.match(/apiUrl: must use https/);
+  });
+});
+
+describe("cse-recorded-future node in cluster mode (cseCluster, real redis-server)", function () {
+  this.timeout(15_000);
+  const redis = new RedisServer();
+  let rf: RfPeer;
+  let out: Inbox;
+  let probe: Redis | undefined;
+  before(() => redis.start());
+  after(() => redis.remove());
+  beforeEach(async function () {
+    rf = await startRfPeer();
+    rf.know("ip", "185.220.101.4", 89, 3, 5, "Current C&C Server");
+  });
+  beforeEach(function (done) {
+    helper.startServer(done);
+  });
+  afterEach(function (done) {
+    helper.settings({});
+    helper.unload().then(() => helper.stopServer(done));
+  });
+  afterEach(async function () {
+    await rf.close();
+    await probe?.quit();
+    probe = undefined;
+  });
+
+  it("uses the results another replica stored in Redis and stores its own for them, without the token in any key", async function () {
+    helper.settings({ cseDelayScale: 0.001, cseCluster: { url: redis.url, prefix: "rfnode" } } as any);
+    const flow = [
+      { id: "f1", type: "tab" },
+      { id: "n1", type: "cse-recorded-future", z: "f1", name: "RF", apiUrl: rf.apiUrl, enrichInsights: true, cacheTtl: 600, timeout: 5000, maxAttempts: 1, wires: [["out"]] },
+      { id: "out", type: "helper", z: "f1" },
+    ];
+    // What the other replica already learned about 45.33.32.156 (same node id, shared key).
+    const seeded = { indicator: "45.33.32.156", type: "ip", score: 77, level: 3, riskString: "2/64", rules: 2 };
+    probe = new Redis(redis.url);
+    await probe.set("rfnode:rf:n1:v:ip:45.33.32.156", JSON.stringify(seeded), "PX", 60_000);
+    await helper.load([rfNode], flow, { n1: { apiToken: rf.token } });
+    out = new Inbox("out");
+    helper.getNode("n1").receive(event(insightWith(1, ["185.220.101.4", "45.33.32.156"])));
+    const [msg] = await out.until(1);
+    expect(rf.asked()).to.deep.equal(["ip:185.220.101.4"]);
+    expect(msg.enrichments.insight.map((r: any) => [r.indicator, r.score]).sort()).to.deep.equal([["185.220.101.4", 89], ["45.33.32.156", 77]]);
+    const stored = JSON.parse((await probe.get("rfnode:rf:n1:v:ip:185.220.101.4"))!);
+    expect(stored).to.include({ indicator: "185.220.101.4", score: 89 });
+    expect(await probe.pttl("rfnode:rf:n1:v:ip:185.220.101.4")).to.be.above(590_000).and.at.most(600_000);
+    const keys = await probe.keys("rfnode:*");
+    expect(keys.join(" ")).not.to.contain(rf.token);
   });
 });
 

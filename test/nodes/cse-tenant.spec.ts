@@ -2,7 +2,9 @@ import { expect } from "chai";
 import helper from "node-red-node-test-helper";
 import { asCseTenant } from "../../src/cse/tenant";
 import tenantNode from "../../src/nodes/cse-tenant";
+import { limiterId, RedisRateLimiter } from "../../src/cluster/redis-rate-limiter";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
+import { RedisServer } from "../support/redis-server";
 
 helper.init(require.resolve("node-red"));
 
@@ -49,6 +51,36 @@ describe("cse-tenant node", function () {
     await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? a : b).testConnection()));
     helper.settings({});
     expect(peer.maxConcurrent).to.equal(10);
+  });
+
+  describe("in cluster mode (cseCluster, real redis-server)", function () {
+    this.timeout(15_000);
+    const redis = new RedisServer();
+    before(() => redis.start());
+    after(() => redis.remove());
+
+    it("counts its limits in Redis under a hash of the API URL and access ID", async function () {
+      helper.settings({ cseCluster: { url: redis.url, prefix: "tenant" } } as any);
+      await helper.load(tenantNode, flow(), creds());
+      const client = asCseTenant(helper.getNode("t1"))!.client();
+      expect(client.limiter).to.be.instanceOf(RedisRateLimiter);
+      const began = Date.now();
+      await Promise.all(Array.from({ length: 5 }, () => client.testConnection()));
+      expect(Date.now() - began, "the 5th request waits for the 1-second window").to.be.at.least(900);
+      const connection = (client.limiter as any).connection;
+      const keys: string[] = await connection.client.keys("tenant:*");
+      expect(keys).to.deep.equal([`tenant:cse-limit:${limiterId(peer.apiUrl, peer.accessId)}:starts`]);
+      expect(await connection.client.zcard(keys[0])).to.be.at.least(1);
+    });
+
+    it("a bad cseCluster setting is an error naming the setting, and nothing is sent", async function () {
+      helper.settings({ cseCluster: { url: "http://:s3cret@127.0.0.1:1" } } as any);
+      await helper.load(tenantNode, flow(), creds());
+      const tenant = asCseTenant(helper.getNode("t1"))!;
+      expect(() => tenant.client()).to.throw(/^cseCluster\.url: must start with redis:\/\//);
+      expect(() => tenant.client()).not.to.throw(/s3cret/);
+      expect(peer.requests).to.have.length(0);
+    });
   });
 
   it("defaults the API URL to US1", async function () {
