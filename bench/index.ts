@@ -50,7 +50,7 @@ const want = (section: string) => !ONLY || ONLY.includes(section);
 /** --paths=ours (throughput only): run just some of the three paths, e.g. to profile one of them. */
 const PATHS = args.find((a) => a.startsWith("--paths="))?.slice(8).split(",") ?? ["ours", "core", "raw"];
 
-/** Sizes, chosen so a full run stays well inside 5 minutes on 2 cores (the cluster section adds about 1.5). */
+/** Sizes, chosen so a full run stays well inside 5 minutes on 2 cores (the cluster section adds 1 to 1.5). */
 const SIZES = QUICK
   ? { tpSeconds: 1, tpMin: 300, tpMax: 1000, tpRounds: 1, latEvents: 200, latRate: 200, bpEvents: 2000, bpCoreEvents: 500, bpDownMs: 3000, foEvents: 30, rfEvents: 50, concurrency: 4, clusterRounds: 1, failoverEvents: 100 }
   : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 5, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 150, rfEvents: 200, concurrency: 4, clusterRounds: 3, failoverEvents: 400 };
