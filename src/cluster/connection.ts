@@ -21,6 +21,9 @@ export class ClusterConnection {
   private problemNow?: string;
   private readonly watchers = new Set<(health: RedisHealth, problem?: string) => void>();
   private readonly duplicates = new Set<Redis>();
+  /** The connection in subscriber mode (opened on the first subscription) and the listeners of each channel. */
+  private subscriber?: Redis;
+  private readonly listeners = new Map<string, Set<(message: string) => void>>();
 
   constructor(readonly settings: ClusterSettings) {
     this.client = this.connect("cse-actions");
@@ -56,6 +59,28 @@ export class ClusterConnection {
     this.duplicates.add(connection);
     connection.once("end", () => this.duplicates.delete(connection));
     return connection;
+  }
+
+  /** Calls `listen` with every message published on `channel` (by any replica); returns the function that stops it. */
+  subscribe(channel: string, listen: (message: string) => void): () => void {
+    if (!this.subscriber) {
+      const subscriber = (this.subscriber = this.duplicate("cse-actions subscriber"));
+      subscriber.on("message", (on: string, message: string) => {
+        for (const fn of this.listeners.get(on) ?? []) fn(message);
+      });
+    }
+    let listening = this.listeners.get(channel);
+    if (!listening) {
+      this.listeners.set(channel, (listening = new Set()));
+      this.subscriber.subscribe(channel).catch(() => undefined); // ioredis subscribes again after a reconnection
+    }
+    listening.add(listen);
+    return () => {
+      listening.delete(listen);
+      if (listening.size > 0 || this.listeners.get(channel) !== listening) return;
+      this.listeners.delete(channel);
+      this.subscriber?.unsubscribe(channel).catch(() => undefined);
+    };
   }
 
   /** Calls `watch` now and on every change of health; returns the function that stops watching. */

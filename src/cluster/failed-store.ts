@@ -18,6 +18,11 @@ if excess > 0 then
 end
 return 1`;
 
+/** The channel on which a change of a node's failed list is announced to every replica (the message: the node id). */
+export function failedChangedChannel(connection: ClusterConnection): string {
+  return connection.key("failed", "changed");
+}
+
 export class RedisFailedStore implements FailedStore {
   constructor(
     private readonly settings: Record<string, unknown>,
@@ -29,6 +34,7 @@ export class RedisFailedStore implements FailedStore {
       const add = redisScript(c.client, "cseFailedAdd", ADD);
       const at = Date.parse(entry.failedAt);
       await add([this.order(c, entry.node), this.entries(c, entry.node), c.key("failed", "nodes")], [entry.id, Number.isNaN(at) ? Date.now() : at, JSON.stringify(entry), entry.node, this.perNode]);
+      await c.client.publish(failedChangedChannel(c), entry.node);
     });
   }
 
@@ -55,6 +61,7 @@ export class RedisFailedStore implements FailedStore {
   async remove(node: string, id: string): Promise<boolean> {
     return this.with(async (c) => {
       const [[, removed]] = (await c.client.multi().zrem(this.order(c, node), id).hdel(this.entries(c, node), id).exec()) as [unknown, number][];
+      if (removed > 0) await c.client.publish(failedChangedChannel(c), node);
       return removed > 0;
     });
   }

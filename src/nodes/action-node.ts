@@ -21,12 +21,14 @@ import {
 import { FileJournal, type Journal, type JournalEntry, journalFile, MemoryJournal } from "../delivery/journal";
 import { type ClusterLease, joinCluster } from "../cluster";
 import { ClusterDelivery } from "../cluster/delivery-queue";
+import { failedChangedChannel } from "../cluster/failed-store";
 import type { RedisHealth } from "../cluster/connection";
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOfMessage } from "../events/event-message";
 import { actionOps } from "../ops/action-ops";
 import { registerOpsRoutes } from "../ops/admin-routes";
+import { operationsOf } from "../ops/operations";
 import { previewOf } from "./preview";
 
 export interface ActionNodeSpec<C, R = void> {
@@ -347,6 +349,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         this.status({ fill: "red", shape: "ring", text: short(configError) });
       }
       if (clustered) void started.promise.then(() => clustered?.start());
+      // Another replica's failures and retries change the shared failed list: this replica's editors hear of it too.
+      const stopListening = cluster?.connection.subscribe(failedChangedChannel(cluster.connection), (nodeId) => operationsOf(RED).failedChanged(nodeId));
 
       /** Works this node's queue in Redis with the node's engine; outcomes go out from the replica that finished. */
       function clusterDelivery(lease: ClusterLease, running: DeliveryEngine<C, R>): ClusterDelivery<InputCallbacks> {
@@ -443,6 +447,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           started.cancel();
           done();
         };
+        stopListening?.();
         const leave = () => (cluster ? cluster.leave().catch(() => undefined) : Promise.resolve());
         if (!engine) return void leave().then(finish);
         if (clustered) {

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { joinCluster } from "../../src/cluster";
 import { ClusterSettingError, readClusterSettings } from "../../src/cluster/settings";
-import type { RedisHealth } from "../../src/cluster/connection";
+import { ClusterConnection, type RedisHealth } from "../../src/cluster/connection";
+import { failedChangedChannel, RedisFailedStore } from "../../src/cluster/failed-store";
 import { RedisServer } from "../support/redis-server";
 
 function until<T>(read: () => T | undefined, ms = 5000): Promise<T> {
@@ -97,6 +98,38 @@ describe("cluster connection against a real redis-server", function () {
     } finally {
       stop();
       await lease.leave();
+    }
+  });
+});
+
+describe("the failed list in Redis, shared by the replicas", function () {
+  const redis = new RedisServer();
+  before(() => redis.start());
+  after(() => redis.remove());
+
+  it("announces a change of a node's failed list to every replica, and every replica reads the same list", async () => {
+    const settings = { cseCluster: { url: redis.url, prefix: "t3" } };
+    const other = new ClusterConnection(readClusterSettings(settings)!); // a second replica: a connection of its own
+    const heard: string[] = [];
+    const stop = other.subscribe(failedChangedChannel(other), (node) => heard.push(node));
+    try {
+      await until(() => (other.health === "ready" ? true : undefined));
+      await new Promise((r) => setTimeout(r, 100)); // the subscription reaches Redis
+      const store = new RedisFailedStore(settings, 2);
+      const entry = (id: string, failedAt: string) =>
+        ({ node: "n1", id, type: "cse-slack", failedAt, reason: "r", topic: "insight.created", key: `${id}:insight.created`, attempts: 1, status: 401, msg: { topic: "insight.created" } }) as const;
+      await store.add(entry("a", "2026-12-04T10:00:00.000Z"));
+      await store.add(entry("b", "2026-12-04T10:00:01.000Z"));
+      await store.add(entry("c", "2026-12-04T10:00:02.000Z")); // beyond the bound of 2: "a" goes
+      expect((await store.list()).map((e) => e.id)).to.deep.equal(["c", "b"]);
+      expect(await store.remove("n1", "b")).to.equal(true);
+      expect(await store.remove("n1", "b")).to.equal(false);
+      expect((await store.list("n1")).map((e) => e.id)).to.deep.equal(["c"]);
+      await until(() => (heard.length === 4 ? true : undefined));
+      expect(heard).to.deep.equal(["n1", "n1", "n1", "n1"]);
+    } finally {
+      stop();
+      await other.close();
     }
   });
 });
