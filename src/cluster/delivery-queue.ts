@@ -9,6 +9,7 @@
 import { type Job, Queue, QueueEvents, WaitingError, Worker } from "bullmq";
 import type { DeliveryResult } from "../delivery/engine";
 import { type JournalEntry, serialiseMessage } from "../delivery/journal";
+import { within } from "../delivery/within";
 import type { ClusterConnection, RedisHealth } from "./connection";
 
 /** What Redis holds of an accepted message: the journal's entry, the message as JSON text. */
@@ -193,14 +194,6 @@ export class ClusterDelivery<I> {
     this.depthTimer = setInterval(read, DEPTH_REFRESH_MS);
     this.depthTimer.unref?.();
   }
-}
-
-/** True when `promise` settled within `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
-  clearTimeout(timer);
-  return settled;
 }
 
 function parseMessage(text: string): Record<string, unknown> {

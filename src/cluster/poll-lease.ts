@@ -1,6 +1,7 @@
 import type { PollCheckpoint } from "../cse/poller";
 import type { CheckpointStore, PollRunner } from "../nodes/trigger/backend";
 import type { ClusterConnection } from "./connection";
+import { within } from "../delivery/within";
 import { redisScript, type RedisScript } from "./script";
 
 /** KEYS: lease. ARGV: token, ms. Takes a free lease or renews ours; returns 1, or the holder's token. */
@@ -170,14 +171,4 @@ export class PollLease implements PollRunner {
       this.timer.unref?.();
     });
   }
-}
-
-/** The promise's value, or undefined once `ms` have passed. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-    timer.unref?.();
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
