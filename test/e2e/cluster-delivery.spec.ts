@@ -8,6 +8,7 @@ import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
 import { RUNTIMES } from "./support/runtimes";
+import { until } from "../support/until";
 
 const BURST = 400;
 /** The receiver answers each request after this long (several at once): a burst takes seconds to deliver. */
@@ -41,13 +42,6 @@ function startReceiver() {
   );
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function post(red: NodeRedProcess, body: object): Promise<void> {
   const res = await fetch(`${red.url}/event`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });

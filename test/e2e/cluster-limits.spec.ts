@@ -8,6 +8,7 @@ import { startRfPeer, type RfPeer } from "../fakes/rf-peer";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
 import { RUNTIMES } from "./support/runtimes";
+import { until } from "../support/until";
 
 const PER_REPLICA = 12;
 const IPS = ["185.220.101.4", "45.33.32.156", "80.82.77.139"];
@@ -16,13 +17,6 @@ const CSE_DELAY_MS = 3000;
 /** Arrival jitter between a start counted in Redis and its arrival at the peer (two busy Node-RED processes). */
 const JITTER_MS = 100;
 
-async function until(what: string, check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Two real Node-RED processes (the packed package, one user directory each, the same flows) and one Redis:

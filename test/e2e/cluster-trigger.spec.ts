@@ -9,11 +9,14 @@ import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
 import { NodeRedProcess, packPackage } from "./support/node-red-process";
 import { RUNTIMES } from "./support/runtimes";
+import { until } from "../support/until";
 
 const POLLS = "this replica polls the tenant now";
 const STANDS_BY = "another replica polls the tenant: this one stands by";
 /** SPEC §7: another replica polls within 30 s of the poller's death. */
 const TAKEOVER_LIMIT_MS = 30_000;
+/** How long the other waits may take. */
+const WAIT_MS = 30_000;
 
 /** Records every event the flows post: `<topic> <id>` and when it arrived. */
 function startReceiver() {
@@ -38,13 +41,6 @@ function startReceiver() {
   );
 }
 
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lastLine = (log: string, ...lines: string[]) => Math.max(...lines.map((l) => log.lastIndexOf(l)));
@@ -96,7 +92,7 @@ for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED repli
     for (const red of replicas) red.install();
     await Promise.all(replicas.map((red) => red.start()));
     for (const red of replicas) await red.deploy(flows());
-    await until("one replica to poll and the other to stand by", () => replicas.filter(polls).length === 1 && replicas.every((r) => r.log.includes(POLLS) || r.log.includes(STANDS_BY)));
+    await until("one replica to poll and the other to stand by", () => replicas.filter(polls).length === 1 && replicas.every((r) => r.log.includes(POLLS) || r.log.includes(STANDS_BY)), WAIT_MS);
   });
 
   after(async () => {
@@ -116,9 +112,9 @@ for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED repli
       insights.push(peer.addInsight(new Date(Date.now() + 200)));
       await sleep(150);
     }
-    await until("five Insights", () => insights.every((i) => countOf(created(i.id)) >= 1));
+    await until("five Insights", () => insights.every((i) => countOf(created(i.id)) >= 1), WAIT_MS);
     const requests = peer.requests.length;
-    await until("five more polls", () => peer.requests.length >= requests + 5);
+    await until("five more polls", () => peer.requests.length >= requests + 5, WAIT_MS);
     for (const insight of insights) expect(countOf(created(insight.id)), insight.id).to.equal(1);
     expect(replicas.filter(polls)).to.have.length(1);
   });
@@ -129,7 +125,7 @@ for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED repli
       replicas.map((red) => fetch(`${red.url}/event`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(insight) })),
     );
     expect(answers.map((a) => a.status)).to.deep.equal([202, 202]);
-    await until("the event", () => countOf(`insight.created ${insight.id}`) >= 1);
+    await until("the event", () => countOf(`insight.created ${insight.id}`) >= 1, WAIT_MS);
     await sleep(1500);
     expect(countOf(`insight.created ${insight.id}`)).to.equal(1);
   });
@@ -137,7 +133,7 @@ for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED repli
   it("resumes polling on the other replica within 30 s of a kill -9 of the poller, missing and repeating nothing", async () => {
     const [poller, other] = polls(replicas[0]) ? replicas : [replicas[1], replicas[0]];
     const before = peer.addInsight(new Date(Date.now() + 100));
-    await until("the Insight before the kill", () => countOf(created(before.id)) === 1);
+    await until("the Insight before the kill", () => countOf(created(before.id)) === 1, WAIT_MS);
     await poller.kill9();
     const killedAt = Date.now();
     const duringGap = [peer.addInsight(new Date()), peer.addInsight(new Date(Date.now() + 2000))];
@@ -146,9 +142,9 @@ for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED repli
     await until("the Insights created while nobody polled", () => duringGap.every((i) => countOf(created(i.id)) >= 1), TAKEOVER_LIMIT_MS);
     const firstDelivery = Math.min(...receiver.arrivals.filter((a) => duringGap.some((i) => a.event === created(i.id))).map((a) => a.at)) - killedAt;
     const after = peer.addInsight(new Date(Date.now() + 100));
-    await until("an Insight after the takeover", () => countOf(created(after.id)) === 1);
+    await until("an Insight after the takeover", () => countOf(created(after.id)) === 1, WAIT_MS);
     const requests = peer.requests.length;
-    await until("five more polls", () => peer.requests.length >= requests + 5);
+    await until("five more polls", () => peer.requests.length >= requests + 5, WAIT_MS);
     console.log(`      takeover after kill -9: ${takeoverMs} ms to the new poller, ${firstDelivery} ms to the first Insight it delivered`);
     expect(takeoverMs).to.be.below(TAKEOVER_LIMIT_MS);
     for (const insight of [before, ...duringGap, after]) expect(countOf(created(insight.id)), insight.id).to.equal(1);
@@ -170,7 +166,7 @@ for (const runtime of RUNTIMES) describe(`e2e: cse-trigger on two Node-RED repli
     expect((await answer).status).to.equal(202);
     await until("both events after Redis is back", () => countOf(created(duringOutage.id)) === 1 && countOf(created(posted.id)) === 1, TAKEOVER_LIMIT_MS);
     const requests = peer.requests.length;
-    await until("five more polls", () => peer.requests.length >= requests + 5);
+    await until("five more polls", () => peer.requests.length >= requests + 5, WAIT_MS);
     expect(countOf(created(duringOutage.id))).to.equal(1);
     expect(countOf(created(posted.id))).to.equal(1);
     const events = arrived();

@@ -5,6 +5,7 @@ import httpPostNode = require("../../src/nodes/cse-http-post");
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
+import { until } from "../support/until";
 
 helper.init(require.resolve("node-red"));
 
@@ -31,13 +32,6 @@ function collect(id: string): any[] {
   return seen;
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("action nodes in cluster mode (cseCluster, a real redis-server)", function () {
   this.timeout(30_000);

@@ -16,18 +16,12 @@ import { readTriggerSettings } from "../../src/nodes/trigger/settings";
 import { startCsePeer, type CsePeer } from "../fakes/cse-peer";
 import { modernInsight } from "../fakes/insights";
 import { RedisServer } from "../support/redis-server";
+import { until } from "../support/until";
 
 /** Lease and retry of the poller in these tests (ms): a takeover takes at most about their sum. */
 const LEASE_MS = 600;
 const RETRY_MS = 100;
 
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -195,13 +189,13 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
       const b = replica("b", { sensorTimeout: "0.2" });
       await feed(a, "sensor.heartbeat", { sensorId: "s-1", sensorName: "edge", sensorZone: "dmz" });
       await feed(b, "sensor.heartbeat", "s-1"); // keeps the name and zone
-      await until(() => offline(a, b).length === 1, "the outage");
+      await until("the outage", () => offline(a, b).length === 1);
       await sleep(400); // both replicas keep checking: no second report
       expect(offline(a, b)).to.have.length(1);
       expect(offline(a, b)[0].payload).to.include({ sensorId: "s-1", sensorName: "edge", sensorZone: "dmz" });
 
       await feed(b, "sensor.heartbeat", "s-1");
-      await until(() => offline(a, b).length === 2, "the second outage (within the dedupe window)");
+      await until("the second outage (within the dedupe window)", () => offline(a, b).length === 2);
       expect(offline(a, b)[1].payload).to.include({ sensorId: "s-1", sensorName: "s-1", sensorZone: "default" });
       await sleep(300);
       expect(offline(a, b)).to.have.length(2);
@@ -214,7 +208,7 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
       await feed(a, "sensor.heartbeat", "s-7");
       await feed(a, "sensor.heartbeat", "s-8");
       await a.close();
-      await until(() => offline(b).length === 2, "both outages on the other replica");
+      await until("both outages on the other replica", () => offline(b).length === 2);
       expect(offline(b).map((m) => m.payload.sensorId).sort()).to.deep.equal(["s-7", "s-8"]);
       expect(offline(a)).to.deep.equal([]);
     });
@@ -227,7 +221,7 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
         await sleep(100);
       }
       expect(offline(a, b)).to.deep.equal([]);
-      await until(() => offline(a, b).length === 1, "the outage once the beats stop");
+      await until("the outage once the beats stop", () => offline(a, b).length === 1);
     });
   });
 
@@ -300,7 +294,7 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
     it("is done by one replica; the other stands by; each Insight is emitted once", async () => {
       const a = replica("a", {}, { poll: true });
       const b = replica("b", {}, { poll: true });
-      await until(() => (polling(a) || polling(b)) && a.logs.length + b.logs.length === 2, "one replica to poll and the other to stand by");
+      await until("one replica to poll and the other to stand by", () => (polling(a) || polling(b)) && a.logs.length + b.logs.length === 2);
       const [holder, standby] = polling(a) ? [a, b] : [b, a];
       expect(standby.logs).to.deep.equal(["another replica polls the tenant: this one stands by"]);
       expect(standby.statuses.at(-1)).to.deep.equal({ fill: "blue", shape: "ring", text: "standing by: another replica polls" });
@@ -309,9 +303,9 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
         made.push(peer!.addInsight(new Date(Date.now() + 100)));
         await sleep(60);
       }
-      await until(() => ids(a, b).length === 5, "five Insights");
+      await until("five Insights", () => ids(a, b).length === 5);
       const polls = holder.polledAt.length;
-      await until(() => holder.polledAt.length >= polls + 5, "five more polls");
+      await until("five more polls", () => holder.polledAt.length >= polls + 5);
       expect(ids(a, b).sort()).to.deep.equal(made.map((i) => `insight.created ${i.id}`).sort());
       expect(standby.polledAt).to.deep.equal([]);
       expect(standby.sent).to.deep.equal([]);
@@ -322,11 +316,11 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
     /** Replica a polls (and has emitted one Insight, `first`), b stands by. */
     async function pollingOnA() {
       const a = replica("a", {}, { poll: true });
-      await until(() => polling(a), "a to poll");
+      await until("a to poll", () => polling(a));
       const b = replica("b", {}, { poll: true });
-      await until(() => b.logs.length === 1, "b to stand by");
+      await until("b to stand by", () => b.logs.length === 1);
       const first = peer!.addInsight(new Date(Date.now() + 100));
-      await until(() => ids(a).length === 1, "the first Insight");
+      await until("the first Insight", () => ids(a).length === 1);
       return { a, b, first };
     }
 
@@ -335,13 +329,13 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
       await a.close();
       const closedAt = Date.now();
       const meanwhile = peer!.addInsight(new Date()); // created while nobody polls
-      await until(() => polling(b), "b to take over");
+      await until("b to take over", () => polling(b));
       // a closing replica gives the lease up: the other takes it at its next try
       expect(Date.now() - closedAt).to.be.below(RETRY_MS + 400);
       const later = peer!.addInsight(new Date(Date.now() + 100));
-      await until(() => ids(b).length === 2, "both Insights on b");
+      await until("both Insights on b", () => ids(b).length === 2);
       const polls = b.polledAt.length;
-      await until(() => b.polledAt.length >= polls + 5, "five more polls");
+      await until("five more polls", () => b.polledAt.length >= polls + 5);
       expect(ids(a)).to.deep.equal([`insight.created ${first.id}`]);
       expect(ids(b).sort()).to.deep.equal([`insight.created ${meanwhile.id}`, `insight.created ${later.id}`].sort());
       expect(a.polledAt.at(-1)!).to.be.below(b.polledAt[0]);
@@ -352,14 +346,14 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
       a.connection.client.disconnect(); // no reconnection: as if a died or lost the network, without giving the lease up
       const cutAt = Date.now();
       const meanwhile = peer!.addInsight(new Date(Date.now() + 50));
-      await until(() => polling(b), "b to take over");
+      await until("b to take over", () => polling(b));
       const takeover = Date.now() - cutAt;
       expect(takeover).to.be.within(LEASE_MS / 2, LEASE_MS + RETRY_MS + 500);
       expect(a.logs.at(-1)).to.equal("Redis did not renew the poll lease in time: polling paused until it does");
       expect(a.statuses.some((s) => s.fill === "red" && /^Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/.test(s.text ?? ""))).to.equal(true);
-      await until(() => ids(b).length === 1, "the Insight created meanwhile");
+      await until("the Insight created meanwhile", () => ids(b).length === 1);
       const polls = b.polledAt.length;
-      await until(() => b.polledAt.length >= polls + 5, "five more polls");
+      await until("five more polls", () => b.polledAt.length >= polls + 5);
       expect(ids(a)).to.deep.equal([`insight.created ${first.id}`]);
       expect(ids(b)).to.deep.equal([`insight.created ${meanwhile.id}`]);
       expect(a.polledAt.at(-1)!, "a stopped polling before b started").to.be.below(b.polledAt[0]);
@@ -367,17 +361,17 @@ describe("cse-trigger in cluster mode: two replicas, one real Redis", function (
 
     it("pauses while Redis is killed, and resumes by itself from its append-only file once it is back", async () => {
       const a = replica("a", {}, { poll: true });
-      await until(() => polling(a), "a to poll");
+      await until("a to poll", () => polling(a));
       const before = peer!.addInsight(new Date(Date.now() + 100));
-      await until(() => ids(a).length === 1, "the first Insight");
+      await until("the first Insight", () => ids(a).length === 1);
       await redis.kill9();
       try {
-        await until(() => a.statuses.some((s) => s.fill === "red" && /Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/.test(s.text ?? "")), "the status to say Redis is away");
-        await until(() => a.logs.at(-1) === "Redis did not renew the poll lease in time: polling paused until it does", "polling to pause");
+        await until("the status to say Redis is away", () => a.statuses.some((s) => s.fill === "red" && /Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/.test(s.text ?? "")));
+        await until("polling to pause", () => a.logs.at(-1) === "Redis did not renew the poll lease in time: polling paused until it does");
         const during = peer!.addInsight(new Date(Date.now() - 10));
         await sleep(300);
         await redis.start();
-        await until(() => ids(a).length === 2, "the Insight created while Redis was away");
+        await until("the Insight created while Redis was away", () => ids(a).length === 2);
         expect(ids(a)).to.deep.equal([`insight.created ${before.id}`, `insight.created ${during.id}`]);
         expect(a.logs.at(-1)).to.equal("this replica polls the tenant now");
       } finally {
