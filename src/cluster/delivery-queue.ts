@@ -163,8 +163,9 @@ export class ClusterDelivery<I> {
     if (mine) mine.here = true;
     const entry: JournalEntry = { id: data.id, acceptedAt: data.acceptedAt, msg: mine ? mine.msg : parseMessage(data.msg) };
     const result = await this.options.deliver(entry);
-    if (result.closed || this.closed) {
-      // This replica is stopping: the message goes back to waiting, for another replica or the next start.
+    if (result.closed) {
+      // This replica stopped before the message was finished: it goes back to waiting, for another replica
+      // or the next start. (One that finished as the node closed is reported: sending it again would repeat it.)
       if (mine) mine.here = false;
       await job.moveToWait(token);
       throw new WaitingError();
