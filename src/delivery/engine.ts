@@ -149,10 +149,13 @@ export class DeliveryEngine<C, R = void> {
     return redact(text, this.secrets);
   }
 
-  /** Throws QueueFullError when a new job would be refused (queue full, or the node closing). */
-  assertAccepting(): void {
+  /**
+   * Throws QueueFullError when a new job would be refused (queue full, or the node closing); `reserved` jobs
+   * were accepted and are about to be submitted (their journal line is being written).
+   */
+  assertAccepting(reserved = 0): void {
     if (this.closing.signal.aborted) throw new QueueFullError(`${this.options.label}: the node is closing; message refused`);
-    if (this.waiting.size >= this.queueLimit) {
+    if (this.waiting.size + reserved >= this.queueLimit) {
       throw new QueueFullError(`${this.options.label}: queue full (${this.queueLimit} messages waiting); message refused`);
     }
   }

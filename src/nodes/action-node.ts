@@ -257,7 +257,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         // A failed message sent again from the failed list: the normal path, with the id (and key) it had.
         resubmit: (entry) => {
           if (!engine) throw new Error(`${label}: invalid configuration: ${configError}`);
-          engine.assertAccepting();
+          engine.assertAccepting(awaitingWrite);
           const msg = RED.util.cloneMessage(entry.msg as any) as Record<string, any>;
           if (clustered) {
             clustered.assertRoom();
@@ -265,9 +265,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
               report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), undefined),
             );
           }
-          const job = newJob(eventOfMessage(msg), new Date(), entry.id);
-          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
-          deliver(engine, job, msg, undefined);
+          accept(engine, newJob(eventOfMessage(msg), new Date(), entry.id), msg, undefined);
         },
       });
 
@@ -339,6 +337,25 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         );
       };
 
+      /** Messages accepted in this tick whose journal line is not written yet (they count against the queue limit). */
+      let awaitingWrite = 0;
+      /**
+       * Journals an accepted message and queues it on the engine once its line is written (group commit: one write
+       * for every message accepted in the same tick, before any of them is attempted or acknowledged).
+       */
+      const accept = (running: DeliveryEngine<C, R>, job: DeliveryJob, msg: Record<string, any>, input: InputCallbacks | undefined) => {
+        awaitingWrite++;
+        journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg }, () => {
+          awaitingWrite--;
+          try {
+            deliver(running, job, msg, input);
+          } catch (error) {
+            journal.remove(job.id);
+            refused(msg, (error as Error).message, input);
+          }
+        });
+      };
+
       try {
         clustered = cluster && engine ? clusterDelivery(cluster, engine) : undefined;
       } catch (error) {
@@ -404,7 +421,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           }
           if (msg.cse === undefined || msg.cse === null) msg.cse = event.cse;
           try {
-            engine.assertAccepting();
+            engine.assertAccepting(awaitingWrite);
           } catch (error) {
             return refused(msg, (error as Error).message, { send, done });
           }
@@ -421,10 +438,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             );
             return;
           }
-          const job = newJob(event);
-          // Journalled before the first attempt (and before this handler returns).
-          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
-          deliver(engine, job, msg, { send, done });
+          // Journalled before the first attempt (in the write at the end of this tick).
+          accept(engine, newJob(event), msg, { send, done });
         } catch (error) {
           done(failure(`${label}: ${engine ? engine.redact(String((error as Error)?.message ?? error)) : "internal error"}`));
         }
@@ -433,6 +448,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       this.on("close", (isRemoved: boolean, done: () => void) => {
         removed = isRemoved === true;
         ops.close();
+        // Messages accepted in this tick are written and queued first: the engine's close then keeps or reports them.
+        journal.flush();
         const finish = () => {
           try {
             if (removed) journal.destroy();
