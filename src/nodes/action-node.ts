@@ -28,6 +28,7 @@ import { eventOfMessage } from "../events/event-message";
 import { actionOps } from "../ops/action-ops";
 import { registerOpsRoutes } from "../ops/admin-routes";
 import { previewOf } from "./preview";
+import { type NodeStatus, StatusDisplay } from "./status-display";
 
 export interface ActionNodeSpec<C, R = void> {
   /** The node type, e.g. "cse-slack". */
@@ -59,7 +60,7 @@ function clock(at: Date): string {
   return at.toTimeString().slice(0, 8);
 }
 
-function statusOf(state: EngineState): { fill: "red" | "green" | "yellow" | "blue" | "grey"; shape: "dot" | "ring"; text: string } {
+function statusOf(state: EngineState): NodeStatus {
   switch (state.phase) {
     case "sending":
       return { fill: "blue", shape: "dot", text: state.attempt > 1 ? `sending (${state.attempt}/${state.maxAttempts})` : "sending" };
@@ -251,6 +252,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       let cluster: ClusterLease | undefined;
       /** In cluster mode: this node's queue in Redis, worked by every replica. */
       let clustered: ClusterDelivery<InputCallbacks> | undefined;
+      const display = new StatusDisplay((status) => node.status(status));
       // Counters, metrics and the failed list (src/ops); its handle is used only once the node runs.
       const ops = actionOps(RED, this, typeof def.name === "string" ? def.name : "", {
         depth: () => ({ queued: clustered ? clustered.waiting : (engine?.queued ?? 0), inFlight: engine?.inFlight ?? 0 }),
@@ -276,7 +278,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           ...engineOptions(RED, def, label),
           onState: (state) => {
             const status = statusOf(state);
-            this.status(status);
+            if (state.phase === "sending") display.transient(status);
+            else display.set(status);
             ops.state(state, status.text);
           },
         });
@@ -386,8 +389,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           finishedElsewhere: (input) => input?.done(),
           health: (health, problem, held) => {
             const status = redisStatusOf(health, problem, held);
-            if (status) node.status(status);
-            else if (redisDown) node.status({ fill: "green", shape: "ring", text: "Redis is back" });
+            if (status) display.set(status);
+            else if (redisDown) display.set({ fill: "green", shape: "ring", text: "Redis is back" });
             redisDown = status !== undefined;
           },
         });
@@ -448,6 +451,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       this.on("close", (isRemoved: boolean, done: () => void) => {
         removed = isRemoved === true;
         ops.close();
+        display.close();
         // Messages accepted in this tick are written and queued first: the engine's close then keeps or reports them.
         journal.flush();
         const finish = () => {
