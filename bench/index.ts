@@ -4,25 +4,30 @@
  * micro benchmarks of the trigger's domain modules. Prints a table and writes bench/results.json.
  *
  * Options: --quick (small counts, a smoke run), --profile (node --cpu-prof on the Node-RED process;
- * profiles and a summary land in bench/profiles/), --only=tp,lat,bp,fo,rf,micro (run only those sections).
+ * profiles and a summary land in bench/profiles/), --only=tp,lat,bp,fo,rf,cluster,micro (run only those sections;
+ * `cluster` is throughput, latency and failover with `cseCluster`: Node-RED on one Redis, two replicas for the failover).
  * Nothing leaves 127.0.0.1; every wait is bounded; child processes are ended on exit and on errors.
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Redis } from "ioredis";
 import { NodeRedProcess, packPackage } from "../test/e2e/support/node-red-process";
 import { modernInsight } from "../test/fakes/insights";
 import { countIndicators, indicatorsOfInsight } from "../src/events/indicators";
 import type { Insight } from "../src/events/types";
+import { readClusterSettings } from "../src/cluster/settings";
+import { RedisServer } from "../test/support/redis-server";
 import { ACTION_KINDS, backpressureFlow, deliveryFlow, fanoutFlow, rfFlow, type FanoutPeers } from "./flows";
 import {
+  childPid,
   clock,
   cpuMsOf,
-  findNodeRedPid,
   fmt,
   getJson,
   killChildren,
+  killOnExit,
   median,
   PeersClient,
   percentile,
@@ -45,15 +50,17 @@ const want = (section: string) => !ONLY || ONLY.includes(section);
 /** --paths=ours (throughput only): run just some of the three paths, e.g. to profile one of them. */
 const PATHS = args.find((a) => a.startsWith("--paths="))?.slice(8).split(",") ?? ["ours", "core", "raw"];
 
-/** Sizes, chosen so a full run stays well inside 5 minutes on 2 cores. */
+/** Sizes, chosen so a full run stays well inside 5 minutes on 2 cores (the cluster section adds 1 to 1.5). */
 const SIZES = QUICK
-  ? { tpSeconds: 1, tpMin: 300, tpMax: 1000, tpRounds: 1, latEvents: 200, latRate: 200, bpEvents: 2000, bpCoreEvents: 500, bpDownMs: 3000, foEvents: 30, rfEvents: 50, concurrency: 4 }
-  : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 5, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 150, rfEvents: 200, concurrency: 4 };
+  ? { tpSeconds: 1, tpMin: 300, tpMax: 1000, tpRounds: 1, latEvents: 200, latRate: 200, bpEvents: 2000, bpCoreEvents: 500, bpDownMs: 3000, foEvents: 30, rfEvents: 50, concurrency: 4, clusterRounds: 1, failoverEvents: 100 }
+  : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 5, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 150, rfEvents: 200, concurrency: 4, clusterRounds: 3, failoverEvents: 400 };
+/** What the cluster sections add to the run: Redis and two more Node-REDs, their throughput, latency and failover. */
+const CLUSTER_MS = 120_000;
 /**
- * The whole run (after the build) must end within 5 minutes on a busy 2-core box: sections that would start
- * after this much time are skipped, with a note, rather than run late.
+ * The whole run (after the build) must end within 5 minutes on a busy 2-core box (7 with the cluster sections):
+ * sections that would start after this much time are skipped, with a note, rather than run late.
  */
-const BUDGET_MS = 250_000;
+const BUDGET_MS = 250_000 + (want("cluster") ? CLUSTER_MS : 0);
 const remainingMs = () => BUDGET_MS - (clock() - t0Bench);
 function skip(section: string, needMs: number): boolean {
   if (remainingMs() >= needMs) return false;
@@ -98,17 +105,7 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "cse-bench-"));
   const peers = new PeersClient();
   let nodeRed: NodeRedProcess | undefined;
-  let nrPid = 0;
-  const onExit = () => {
-    if (nrPid) {
-      try {
-        process.kill(nrPid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    killChildren();
-  };
+  const onExit = () => killChildren();
   process.once("exit", onExit);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
@@ -143,6 +140,7 @@ async function main(): Promise<void> {
       "  },",
     ].join("\n  ");
     nodeRed = new NodeRedProcess(tarball, { settings });
+    const forget = killOnExit(() => void nodeRed?.kill9());
     nodeRed.install();
     const registered = registeredTypes();
     const kinds = ACTION_KINDS.filter((k) => registered.includes(k));
@@ -158,7 +156,7 @@ async function main(): Promise<void> {
     if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = savedNodeOptions;
     delete process.env.BENCH_CPU_PROF_DIR;
-    nrPid = findNodeRedPid([peers.pid]);
+    const nrPid = nodeRed.pid!;
     profiler = PROFILE ? sectionProfiler(nrPid, profileDir) : undefined;
     const nr = nodeRed.url;
     log(`Node-RED ${nr} (pid ${nrPid}), action kinds: ${kinds.join(", ")}`);
@@ -179,10 +177,13 @@ async function main(): Promise<void> {
     if (want("bp") && !skip("Backpressure", 90_000)) await profiled("Backpressure", () => backpressure(nr, peers, sinkUrl, base, nrPid, idleRss));
     if (want("fo") && !skip("Fan-out", 45_000)) await profiled("Fan-out", () => fanout(nr, peers, kinds, base, nrPid));
     if (want("rf") && !skip("Recorded Future", 35_000)) await profiled("Recorded Future", () => recordedFuture(nr, peers, kinds, rfBases));
+    if (want("cluster") && !skip("Cluster", CLUSTER_MS - 20_000)) {
+      await profiled("Cluster", () => cluster({ peers, tarball, settings, sinkUrl, base, journal: { nr, pid: nrPid } }), false);
+    }
     details.nodeRedLogTail = nodeRed.log.split("\n").filter((l) => /error|warn/i.test(l)).slice(-20);
 
     await nodeRed.stop();
-    nrPid = 0;
+    forget();
     if (want("micro") && !skip("Trigger cost", 25_000)) await profiled("Trigger cost", micro, false);
   } catch (err) {
     if (nodeRed) process.stderr.write(`Node-RED's log (last lines):\n${nodeRed.log.split("\n").slice(-30).join("\n")}\n`);
@@ -201,73 +202,109 @@ async function main(): Promise<void> {
   if (failures.length) throw new Error(`sections failed: ${failures.join(", ")}`);
 }
 
-/** Throughput: bursts of distinct ~10 KB Insights, three paths alternated, median of the rounds. */
-async function throughput(nr: string, peers: PeersClient, sinkUrl: string, base: Insight, pid: number): Promise<void> {
-  const body = (prefix: string) => (i: number) => JSON.stringify(distinctInsight(base, prefix, i));
-  const viaNodeRed = async (out: number, prefix: string, count: number) => {
-    await peers.call("sinkReset");
-    const cpu0 = cpuMsOf(pid);
-    const r = await postJson<{ t0: number; t1: number }>(`${nr}/bench/tp/gen`, { n: count, prefix, bases: [base], out, outputs: 2 });
-    const s = await peers.call("sinkWait", { n: count, timeoutMs: 90_000 });
-    if (s.count < count) throw new Error(`throughput ${prefix}: the sink saw ${s.count} of ${count}`);
-    return { ms: s.last - r.t0, bytes: s.bytes as number, opened: s.opened as number, cpuMs: cpuMsOf(pid) - cpu0 };
+/** One timed burst: from the first event in to the last arrival at the sink, and the CPU time it cost. */
+interface Burst {
+  ms: number;
+  bytes: number;
+  opened: number;
+  /** CPU time of the sending process (Node-RED, or the bench itself for the plain client). */
+  cpuMs: number;
+  /** CPU time of Redis, for a Node-RED in cluster mode (NaN otherwise). */
+  redisCpuMs: number;
+}
+
+/** A way of sending bursts to the sink; `pids` are the processes that must be idle before a timed burst. */
+interface TpPath {
+  pids: number[];
+  send(prefix: string, count: number): Promise<Burst>;
+}
+
+const NO_BURST: Burst = { ms: NaN, bytes: NaN, opened: NaN, cpuMs: NaN, redisCpuMs: NaN };
+
+/** Bursts through a Node-RED's delivery flow (bench/flows.ts deliveryFlow): generator output `out`. */
+function nodeRedPath(peers: PeersClient, nr: string, out: number, base: Insight, pid: number, redisPid = 0): TpPath {
+  return {
+    pids: redisPid ? [pid, redisPid] : [pid],
+    async send(prefix, count) {
+      await peers.call("sinkReset");
+      const cpu0 = cpuMsOf(pid);
+      const redis0 = redisPid ? cpuMsOf(redisPid) : NaN;
+      const r = await postJson<{ t0: number; t1: number }>(`${nr}/bench/tp/gen`, { n: count, prefix, bases: [base], out, outputs: 2 });
+      const s = await peers.call("sinkWait", { n: count, timeoutMs: 90_000 });
+      if (s.count < count) throw new Error(`throughput ${prefix}: the sink saw ${s.count} of ${count}`);
+      return { ms: s.last - r.t0, bytes: s.bytes, opened: s.opened, cpuMs: cpuMsOf(pid) - cpu0, redisCpuMs: redisPid ? cpuMsOf(redisPid) - redis0 : NaN };
+    },
   };
-  const raw = async (prefix: string, count: number) => {
-    await peers.call("sinkReset");
-    const cpu0 = process.cpuUsage();
-    const r = await rawClient({ url: sinkUrl, count, concurrency: SIZES.concurrency, body: body(prefix) });
-    const cpu = process.cpuUsage(cpu0);
-    const s = await peers.call("sinkWait", { n: count, timeoutMs: 90_000 });
-    if (s.count < count || r.failures) throw new Error(`raw client: the sink saw ${s.count} of ${count}, ${r.failures} failures`);
-    return { ms: s.last - r.t0, bytes: s.bytes as number, opened: s.opened as number, cpuMs: (cpu.user + cpu.system) / 1000 };
-  };
-  const none = { ms: NaN, bytes: NaN, opened: NaN, cpuMs: NaN };
-  const paths = {
-    ours: (prefix: string, count: number) => (PATHS.includes("ours") ? viaNodeRed(0, prefix, count) : Promise.resolve(none)),
-    core: (prefix: string, count: number) => (PATHS.includes("core") ? viaNodeRed(1, prefix, count) : Promise.resolve(none)),
-    raw: (prefix: string, count: number) => (PATHS.includes("raw") ? raw(prefix, count) : Promise.resolve(none)),
-  };
-  log("throughput: warm-up");
+}
+
+/**
+ * Throughput rounds over several paths: a warm-up burst each, then `rounds` timed bursts each, the paths'
+ * order rotating per round. Each burst lasts about tpSeconds on the first path (its size comes from that
+ * path's warm-up rate) unless `events` fixes it. Stops early when fewer than `reserveMs` of the budget are left.
+ */
+async function throughputRounds(paths: Record<string, TpPath>, opts: { label: string; rounds: number; reserveMs: number; events?: number }) {
+  const names = Object.keys(paths);
+  log(`${opts.label}: warm-up`);
   const warm = SIZES.tpMin;
-  const wo = await paths.ours("warm-ours", warm);
-  await paths.core("warm-core", warm);
-  await paths.raw("warm-raw", warm);
-  // Each timed burst lasts about tpSeconds for our path, whatever the machine: its size comes from the warm-up rate.
-  const warmRate = Number.isFinite(wo.ms) ? (warm * 1000) / wo.ms : 1000;
-  const n = Math.round(Math.min(SIZES.tpMax, Math.max(SIZES.tpMin, warmRate * SIZES.tpSeconds)) / 100) * 100;
-  const results = { ours: [] as number[], core: [] as number[], raw: [] as number[] };
-  const cpuPerEvent = { ours: [] as number[], core: [] as number[], raw: [] as number[] };
+  const warmups: Burst[] = [];
+  for (const p of names) warmups.push(await paths[p].send(`warm-${opts.label}-${p}`, warm));
+  const warmRate = Number.isFinite(warmups[0].ms) ? (warm * 1000) / warmups[0].ms : 1000;
+  const n = opts.events ?? Math.round(Math.min(SIZES.tpMax, Math.max(SIZES.tpMin, warmRate * SIZES.tpSeconds)) / 100) * 100;
+  const perPath = <T>(make: () => T) => Object.fromEntries(names.map((p) => [p, make()])) as Record<string, T>;
+  const rates = perPath<number[]>(() => []);
+  const cpuPerEvent = perPath<number[]>(() => []);
+  const redisCpuPerEvent = perPath<number[]>(() => []);
   const bytes: Record<string, number> = {};
   const connections: Record<string, number> = {};
-  for (let round = 0; round < SIZES.tpRounds; round++) {
-    if (round > 0 && remainingMs() < 150_000) {
-      notes.push(`throughput: ${round} round(s) instead of ${SIZES.tpRounds} (time budget)`);
+  const pids = [...new Set(names.flatMap((p) => paths[p].pids))];
+  for (let round = 0; round < opts.rounds; round++) {
+    if (round > 0 && remainingMs() < opts.reserveMs) {
+      notes.push(`${opts.label}: ${round} round(s) instead of ${opts.rounds} (time budget)`);
       break;
     }
     // The order rotates each round, so a change in the machine's load does not always hit the same path.
-    const order = (["ours", "core", "raw"] as const).map((_, k, all) => all[(k + round) % all.length]);
-    const got: Record<string, Awaited<ReturnType<typeof paths.ours>>> = {};
+    const order = names.map((_, k) => names[(k + round) % names.length]);
     for (const p of order) {
-      await settle(pid);
-      got[p] = await paths[p](`tp-${p}-${round}`, n);
+      for (const pid of pids) await settle(pid);
+      const b = await paths[p].send(`${opts.label}-${p}-${round}`, n);
+      rates[p].push((n * 1000) / b.ms);
+      cpuPerEvent[p].push(b.cpuMs / n);
+      redisCpuPerEvent[p].push(b.redisCpuMs / n);
+      bytes[p] = b.bytes / n;
+      connections[p] = b.opened;
     }
-    const { ours: o, core: c, raw: w } = got;
-    results.ours.push((n * 1000) / o.ms);
-    results.core.push((n * 1000) / c.ms);
-    results.raw.push((n * 1000) / w.ms);
-    cpuPerEvent.ours.push(o.cpuMs / n);
-    cpuPerEvent.core.push(c.cpuMs / n);
-    cpuPerEvent.raw.push(w.cpuMs / n);
-    Object.assign(bytes, { ours: o.bytes / n, core: c.bytes / n, raw: w.bytes / n });
-    Object.assign(connections, { ours: o.opened, core: c.opened, raw: w.opened });
-    log(`throughput round ${round + 1}: ours ${fmt.rate(results.ours.at(-1)!)}, core ${fmt.rate(results.core.at(-1)!)}, raw ${fmt.rate(results.raw.at(-1)!)}; CPU ms/event ours ${cpuPerEvent.ours.at(-1)!.toFixed(2)}, core ${cpuPerEvent.core.at(-1)!.toFixed(2)}, raw ${cpuPerEvent.raw.at(-1)!.toFixed(2)}; connections opened ${JSON.stringify(connections)}`);
+    const line = names.map((p) => `${p} ${fmt.rate(rates[p].at(-1)!)} (CPU ${cpuPerEvent[p].at(-1)!.toFixed(2)} ms/event)`).join(", ");
+    log(`${opts.label} round ${round + 1}: ${line}; connections opened ${JSON.stringify(connections)}`);
   }
+  /** Median of each round's own ratio of path a to path b: the paths of a round ran back to back. */
+  const ratio = (a: string, b: string) => median(rates[a].map((r, i) => r / rates[b][i]));
+  return { n, rates, cpuPerEvent, redisCpuPerEvent, bytes, connections, ratio };
+}
+
+/** Throughput: bursts of distinct ~10 KB Insights, three paths alternated, median of the rounds. */
+async function throughput(nr: string, peers: PeersClient, sinkUrl: string, base: Insight, pid: number): Promise<void> {
+  const raw: TpPath = {
+    pids: [pid],
+    async send(prefix, count) {
+      await peers.call("sinkReset");
+      const cpu0 = process.cpuUsage();
+      const r = await rawClient({ url: sinkUrl, count, concurrency: SIZES.concurrency, body: (i) => JSON.stringify(distinctInsight(base, prefix, i)) });
+      const cpu = process.cpuUsage(cpu0);
+      const s = await peers.call("sinkWait", { n: count, timeoutMs: 90_000 });
+      if (s.count < count || r.failures) throw new Error(`raw client: the sink saw ${s.count} of ${count}, ${r.failures} failures`);
+      return { ms: s.last - r.t0, bytes: s.bytes as number, opened: s.opened as number, cpuMs: (cpu.user + cpu.system) / 1000, redisCpuMs: NaN };
+    },
+  };
+  const all: Record<string, TpPath> = { ours: nodeRedPath(peers, nr, 0, base, pid), core: nodeRedPath(peers, nr, 1, base, pid), raw };
+  const skipped: TpPath = { pids: [], send: async () => NO_BURST };
+  const paths = Object.fromEntries(Object.entries(all).map(([p, path]) => [p, PATHS.includes(p) ? path : skipped]));
+  const tp = await throughputRounds(paths, { label: "tp", rounds: SIZES.tpRounds, reserveMs: 150_000 + (want("cluster") ? CLUSTER_MS : 0) });
+  const { n, rates: results, cpuPerEvent, bytes, connections } = tp;
   const ours = median(results.ours);
   const core = median(results.core);
   const rawRate = median(results.raw);
-  // Ratios are the median of each round's own ratio: the three paths of a round ran back to back.
-  const vsCore = median(results.ours.map((r, i) => r / results.core[i]));
-  const vsRaw = median(results.ours.map((r, i) => r / results.raw[i]));
+  const vsCore = tp.ratio("ours", "core");
+  const vsRaw = tp.ratio("ours", "raw");
   const cpu = { ours: median(cpuPerEvent.ours), core: median(cpuPerEvent.core), raw: median(cpuPerEvent.raw) };
   details.throughput = { events: n, rounds: results, cpuMsPerEvent: cpuPerEvent, bodyBytes: bytes, connectionsOpened: connections, concurrency: SIZES.concurrency };
   if (PATHS.length === 3 && (bytes.ours !== bytes.core || Math.abs(bytes.ours - bytes.raw) > 1)) notes.push(`throughput: body sizes differ between paths: ${JSON.stringify(bytes)}`);
@@ -284,29 +321,45 @@ async function throughput(nr: string, peers: PeersClient, sinkUrl: string, base:
   });
 }
 
+/** A paced run: `n` events at `rate` per second. */
+interface Pace {
+  n: number;
+  rate: number;
+}
+
+/**
+ * Latency of one paced run of `pace.n` events: each event's send time (the `stamps` that `send` returns, events
+ * named `<prefix>-<i>`) to its arrival at the sink. `pid` must be idle first.
+ */
+async function latencyOf(peers: PeersClient, pid: number, label: string, prefix: string, { n }: Pace, send: () => Promise<{ stamps: number[] }>) {
+  await settle(pid);
+  await peers.call("sinkReset", { recordIds: true });
+  const { stamps } = await send();
+  await peers.call("sinkWait", { n, timeoutMs: 60_000 });
+  const arrivals = new Map<string, number>(await peers.call("sinkArrivals"));
+  const lat: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = arrivals.get(`${prefix}-${i}`);
+    if (at !== undefined && stamps[i] !== undefined) lat.push(at - stamps[i]);
+  }
+  if (lat.length < n) notes.push(`latency ${label}: ${lat.length} of ${n} events arrived`);
+  lat.sort((a, b) => a - b);
+  const result = { p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN, arrived: lat.length };
+  log(`latency ${label}: p50 ${fmt.ms(result.p50)}, p99 ${fmt.ms(result.p99)}`);
+  return result;
+}
+
+/** A paced run into a Node-RED's delivery flow (generator output `out`). */
+const pacedViaNodeRed = (nr: string, out: number, base: Insight, prefix: string, { n, rate }: Pace) => () =>
+  postJson<{ stamps: number[] }>(`${nr}/bench/tp/gen`, { n, prefix, bases: [base], out, outputs: 2, rate });
+
 /** Latency at a steady rate: each event's send time into the trigger (or client) to its arrival at the sink. */
 async function latency(nr: string, peers: PeersClient, sinkUrl: string, base: Insight, pid: number): Promise<void> {
   const n = SIZES.latEvents;
   const rate = SIZES.latRate;
-  const measure = async (label: string, prefix: string, send: () => Promise<{ stamps: number[] }>) => {
-    await settle(pid);
-    await peers.call("sinkReset", { recordIds: true });
-    const { stamps } = await send();
-    await peers.call("sinkWait", { n, timeoutMs: 60_000 });
-    const arrivals = new Map<string, number>(await peers.call("sinkArrivals"));
-    const lat: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const at = arrivals.get(`${prefix}-${i}`);
-      if (at !== undefined && stamps[i] !== undefined) lat.push(at - stamps[i]);
-    }
-    if (lat.length < n) notes.push(`latency ${label}: ${lat.length} of ${n} events arrived`);
-    lat.sort((a, b) => a - b);
-    const result = { p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN, arrived: lat.length };
-    log(`latency ${label}: p50 ${fmt.ms(result.p50)}, p99 ${fmt.ms(result.p99)}`);
-    return result;
-  };
-  const viaNodeRed = (out: number, prefix: string) => () =>
-    postJson<{ stamps: number[] }>(`${nr}/bench/tp/gen`, { n, prefix, bases: [base], out, outputs: 2, rate });
+  const pace = { n, rate };
+  const measure = (label: string, prefix: string, send: () => Promise<{ stamps: number[] }>) => latencyOf(peers, pid, label, prefix, pace, send);
+  const viaNodeRed = (out: number, prefix: string) => pacedViaNodeRed(nr, out, base, prefix, pace);
   const ours = await measure("ours", "lat-ours", viaNodeRed(0, "lat-ours"));
   const core = await measure("core", "lat-core", viaNodeRed(1, "lat-core"));
   const raw = await measure("raw", "lat-raw", () =>
@@ -482,6 +535,182 @@ async function recordedFuture(nr: string, peers: PeersClient, kinds: string[], b
     aim: "1.00",
     met: Math.abs(perDistinct - 1) < 1e-9,
   });
+}
+
+/** Slow receiver of the failover run: each answer waits this long, so a burst takes seconds to deliver (as in test/e2e/cluster-delivery.spec.ts). */
+const FAILOVER_RECEIVER_DELAY_MS = 100;
+/** A rate cluster mode keeps up with on a busy machine, for its latency without queueing. */
+const CLUSTER_LOW_RATE: Pace = { n: 100, rate: 20 };
+/** The Redis key prefix of the bench's cluster (`cseCluster.prefix`). */
+const CLUSTER_PREFIX = "bench";
+
+interface ClusterContext {
+  peers: PeersClient;
+  tarball: string;
+  /** The settings.js lines of the file-journal Node-RED; the replicas get the same plus `cseCluster`. */
+  settings: string;
+  sinkUrl: string;
+  base: Insight;
+  /** The file-journal Node-RED, measured beside cluster mode in the same rounds. */
+  journal: { nr: string; pid: number };
+}
+
+/**
+ * Cluster mode: Node-RED with `cseCluster` on one Redis (test/support/redis-server.ts: append-only file, fsync
+ * always), the same delivery flow, measured beside the file journal with the same code and sizes as the
+ * Throughput and Latency sections; then the failover of a killed replica to a second one.
+ */
+async function cluster(ctx: ClusterContext): Promise<void> {
+  const { peers, journal, base } = ctx;
+  const redis = new RedisServer();
+  const replicas: NodeRedProcess[] = [];
+  const forget: (() => void)[] = [];
+  const startReplica = async () => {
+    const red = new NodeRedProcess(ctx.tarball, { settings: `${ctx.settings}\n  cseCluster: { url: "${redis.url}", prefix: "${CLUSTER_PREFIX}" },` });
+    replicas.push(red);
+    forget.push(killOnExit(() => void red.kill9()));
+    red.install();
+    await red.start();
+    await red.deploy(deliveryFlow(ctx.sinkUrl));
+    return red;
+  };
+  try {
+    forget.push(killOnExit(() => void redis.kill9()));
+    await redis.start();
+    const redisPid = childPid(/^redis-server/);
+    log(`cluster: Redis ${redis.url} (pid ${redisPid}); starting a Node-RED with cseCluster`);
+    const a = await startReplica();
+
+    const tp = await throughputRounds(
+      { journal: nodeRedPath(peers, journal.nr, 0, base, journal.pid), cluster: nodeRedPath(peers, a.url, 0, base, a.pid!, redisPid) },
+      { label: "cluster-tp", rounds: SIZES.clusterRounds, reserveMs: 60_000, events: (details.throughput as { events?: number } | undefined)?.events },
+    );
+    const rate = { journal: median(tp.rates.journal), cluster: median(tp.rates.cluster) };
+    const cpu = { journal: median(tp.cpuPerEvent.journal), cluster: median(tp.cpuPerEvent.cluster), redis: median(tp.redisCpuPerEvent.cluster) };
+    const vsJournal = tp.ratio("cluster", "journal");
+    const what = `${tp.n} Insights of ${Math.round(tp.bytes.cluster)} B, median of ${tp.rates.cluster.length} rounds`;
+    rows.push({ section: "Cluster", measure: `cse-trigger → cse-http-post with cseCluster, one Redis (${what})`, value: fmt.rate(rate.cluster), baseline: `file journal: ${fmt.rate(rate.journal)}`, ratio: vsJournal, aim: "report (ratio = cluster / journal)" });
+    rows.push({
+      section: "Cluster",
+      measure: "CPU time per event: Node-RED + Redis (less is better)",
+      value: `${fmt.ms(cpu.cluster)} + ${fmt.ms(cpu.redis)}`,
+      baseline: `file journal: ${fmt.ms(cpu.journal)}`,
+      ratio: (cpu.cluster + cpu.redis) / cpu.journal,
+      aim: "ratio = cluster / journal",
+    });
+
+    // At the Latency section's rate, and at a low rate that shows cluster mode's own cost per event, not queueing.
+    const latencies: Record<string, Record<"journal" | "cluster", Awaited<ReturnType<typeof latencyOf>>>> = {};
+    for (const pace of [{ n: SIZES.latEvents, rate: SIZES.latRate }, CLUSTER_LOW_RATE]) {
+      const tag = `cl-lat${pace.rate}`;
+      const lat = {
+        journal: await latencyOf(peers, journal.pid, `file journal, ${pace.rate}/s`, `${tag}-journal`, pace, pacedViaNodeRed(journal.nr, 0, base, `${tag}-journal`, pace)),
+        cluster: await latencyOf(peers, a.pid!, `cluster, ${pace.rate}/s`, `${tag}-cluster`, pace, pacedViaNodeRed(a.url, 0, base, `${tag}-cluster`, pace)),
+      };
+      latencies[`${pace.rate}/s`] = lat;
+      if (lat.cluster.p50 > 100) {
+        notes.push(
+          `cluster latency: ${pace.rate} events/s was more than cluster mode delivered in this run (p50 ${fmt.ms(lat.cluster.p50)}: events queued); ` +
+            "compare its throughput row — each event costs Redis writes, each fsynced to the append-only file",
+        );
+      }
+      for (const p of ["p50", "p99"] as const) {
+        rows.push({
+          section: "Cluster",
+          measure: `latency ${p}, trigger in → sink, ${pace.rate} events/s (${pace.n} events)`,
+          value: fmt.ms(lat.cluster[p]),
+          baseline: `file journal: ${fmt.ms(lat.journal[p])}`,
+          ratio: lat.cluster[p] / lat.journal[p],
+          aim: "lower is better (ratio = cluster / journal)",
+        });
+      }
+    }
+    details.cluster = { throughput: { events: tp.n, rounds: tp.rates, cpuMsPerEvent: tp.cpuPerEvent, redisCpuMsPerEvent: tp.redisCpuPerEvent, bodyBytes: tp.bytes }, latency: latencies };
+
+    log("cluster failover: starting replica B");
+    await startReplica();
+    await failover(peers, redis, a, base);
+  } catch (err) {
+    for (const red of replicas) process.stderr.write(`cluster replica's log (last lines):\n${red.log.split("\n").slice(-20).join("\n")}\n`);
+    throw err;
+  } finally {
+    for (const red of replicas) {
+      await red.stop().catch(() => undefined);
+      red.remove();
+    }
+    await redis.remove();
+    for (const f of forget) f();
+    log("cluster: replicas and Redis stopped");
+  }
+}
+
+/**
+ * Failover, as test/e2e/cluster-delivery.spec.ts: replica A accepts a burst for a slow receiver; once all of it is
+ * in Redis and a first part delivered, A is killed -9. Its jobs in flight then are the requests it had open at the
+ * receiver (never answered) and those answered whose completion it had not stored in Redis yet (they arrive
+ * twice). Measured is the time from the kill to replica B's first delivery of one of them (their locks expire,
+ * B's stalled-job check hands them over), and to the whole burst delivered.
+ */
+async function failover(peers: PeersClient, redis: RedisServer, a: NodeRedProcess, base: Insight): Promise<void> {
+  const n = SIZES.failoverEvents;
+  // The replicas run with the default timings: what a dead replica's jobs wait for.
+  const { lockMs, stalledCheckMs } = readClusterSettings({ cseCluster: { url: redis.url } })!;
+  const inspect = new Redis(redis.url, { maxRetriesPerRequest: null });
+  try {
+    const queue = `${CLUSTER_PREFIX}:delivery-tp-post`;
+    const queued = async () => (await inspect.llen(`${queue}:wait`)) + (await inspect.llen(`${queue}:active`)) + (await inspect.zcard(`${queue}:delayed`));
+    const arrivals = async () => (await peers.call<[string, number][]>("sinkArrivals")).filter(([id]) => id.startsWith("failover-"));
+    const distinct = async () => new Set((await arrivals()).map(([id]) => id)).size;
+    const until = async (what: string, check: () => Promise<boolean>, ms: number) => {
+      const deadline = clock() + ms;
+      while (!(await check())) {
+        if (clock() > deadline) throw new Error(`failover: timed out waiting for ${what}`);
+        await sleep(50);
+      }
+    };
+    await peers.call("sinkReset", { recordIds: true, delayMs: FAILOVER_RECEIVER_DELAY_MS });
+    log(`cluster failover: ${n} events into replica A for a receiver answering after ${FAILOVER_RECEIVER_DELAY_MS} ms`);
+    await postJson(`${a.url}/bench/tp/gen`, { n, prefix: "failover", bases: [base], out: 0, outputs: 2 });
+    await until("the burst to be stored in Redis", async () => (await distinct()) + (await queued()) >= n, 30_000);
+    await until("a first part delivered", async () => (await distinct()) >= Math.min(60, n / 4), 60_000);
+
+    await a.kill9();
+    const killedAt = clock();
+    await until("every event delivered by replica B", async () => (await distinct()) === n, 90_000);
+    const all = await arrivals();
+    const aborted = new Set(await peers.call<string[]>("sinkAborted"));
+    const before = new Set(all.filter(([, at]) => at <= killedAt).map(([id]) => id));
+    const redelivered = all.filter(([id, at]) => at > killedAt && (aborted.has(id) || before.has(id)));
+    const inFlight = new Set(redelivered.map(([id]) => id));
+    const firstMs = redelivered.length ? Math.min(...redelivered.map(([, at]) => at - killedAt)) : NaN;
+    const allMs = Math.max(...all.map(([, at]) => at)) - killedAt;
+    const twice = all.length - n;
+    await peers.call("sinkReset");
+    details.failover = { events: n, receiverDelayMs: FAILOVER_RECEIVER_DELAY_MS, lockMs, stalledCheckMs, inFlightAtKill: [...inFlight], firstRedeliveryMs: firstMs, allDeliveredMs: allMs, deliveredTwice: twice };
+    log(`cluster failover: A's ${inFlight.size} jobs in flight, first one delivered by B ${fmt.ms(firstMs)} after the kill; all ${n} ${fmt.ms(allMs)} after; ${twice} delivered twice`);
+    if (!inFlight.size) notes.push("failover: replica A had no job in flight at the receiver when it was killed; no first-redelivery time");
+    const limit = 60_000;
+    rows.push({
+      section: "Cluster",
+      measure: `failover: kill -9 of the replica holding a ${n}-event burst → the other delivers a job it had in flight (${inFlight.size} at the kill; lock ${fmt.s(lockMs)}, stalled check ${fmt.s(stalledCheckMs)})`,
+      value: fmt.s(firstMs),
+      baseline: `lock + stalled check: ${fmt.s(lockMs + stalledCheckMs)} at most`,
+      ratio: NaN,
+      aim: "≤ 60 s (SPEC §7)",
+      met: firstMs <= limit,
+    });
+    rows.push({
+      section: "Cluster",
+      measure: `failover: kill -9 → all ${n} delivered by the other replica (${twice} of them twice: at-least-once)`,
+      value: fmt.s(allMs),
+      baseline: `${n} / ${n} delivered`,
+      ratio: NaN,
+      aim: "≤ 60 s (SPEC §7)",
+      met: allMs <= limit,
+    });
+  } finally {
+    inspect.disconnect();
+  }
 }
 
 /** The trigger's domain modules, in a child process with --expose-gc (bench/micro.ts). */

@@ -16,8 +16,19 @@ export function track(child: ChildProcess): ChildProcess {
   child.once("exit", () => children.delete(child));
   return child;
 }
+/**
+ * Processes started by helpers that keep their child private (NodeRedProcess, RedisServer): how to kill each
+ * (their kill9() sends SIGKILL at once, and only while the process runs, so a reused pid is never hit).
+ * The returned function forgets it once it was stopped.
+ */
+const killers = new Set<() => void>();
+export function killOnExit(kill: () => void): () => void {
+  killers.add(kill);
+  return () => killers.delete(kill);
+}
 export function killChildren(): void {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const kill of killers) kill();
 }
 
 /** The peers process (bench/peers.ts) and a typed call over IPC. */
@@ -70,22 +81,20 @@ export class PeersClient {
 }
 
 /**
- * The pid of the Node-RED process this process started (the e2e helper keeps its child private). Node-RED sets
- * its process title, which replaces /proc/<pid>/cmdline with "node-red", so look for our child of that name.
+ * The pid of a process this process started whose command line matches `name` (for children a helper keeps
+ * private, e.g. redis-server, which sets its process title to "redis-server <host>:<port>").
  */
-export function findNodeRedPid(exclude: number[] = []): number {
+export function childPid(name: RegExp): number {
   for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || exclude.includes(Number(entry))) continue;
+    if (!/^\d+$/.test(entry)) continue;
     try {
       const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ")[1]);
-      if (ppid !== process.pid) continue;
-      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.startsWith("node-red") || cmd.includes("red.js")) return Number(entry);
+      if (ppid === process.pid && name.test(fs.readFileSync(`/proc/${entry}/cmdline`, "utf8"))) return Number(entry);
     } catch {
       // process went away
     }
   }
-  throw new Error("no Node-RED child process found");
+  throw new Error(`no child process matching ${name}`);
 }
 
 /** Resident set size of a process in bytes (VmRSS), 0 if it is gone. */
@@ -248,6 +257,7 @@ export async function rawClient(opts: {
 
 export const fmt = {
   rate: (n: number) => (Number.isFinite(n) ? `${Math.round(n).toLocaleString("en-US")}/s` : "n/a"),
+  s: (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : "n/a"),
   ms: (n: number) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : "n/a"),
   mb: (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(0)} MB` : "n/a"),
   bytes: (n: number) => (Number.isFinite(n) ? `${Math.round(n)} B` : "n/a"),

@@ -1,7 +1,7 @@
 /**
  * The bench's loopback peers, in their own process so they do not share Node-RED's event loop:
  * - the sink: a keep-alive HTTP server that only counts requests, bytes and arrival times (it can be
- *   taken down and brought back on the same port);
+ *   taken down and brought back on the same port, or made slow);
  * - the fan-out peers: the project's own fakes (test/fakes) for every target kind;
  * - the Recorded Future peer.
  * Driven over IPC by bench/index.ts (see PeersClient in bench/lib.ts). Listens on 127.0.0.1 only.
@@ -28,6 +28,10 @@ class Sink {
   /** [insight id, arrival ms] when recording ids (latency runs). */
   arrivals: [string, number][] = [];
   recordIds = false;
+  /** A slow receiver: each answer waits this long (the failover run). */
+  delayMs = 0;
+  /** Ids of requests that arrived in full but whose sender was gone before the answer. */
+  aborted: string[] = [];
   /** Connections opened since the last reset (keep-alive clients open few). */
   opened = 0;
   private readonly sockets = new Set<Socket>();
@@ -39,13 +43,20 @@ class Sink {
       if (this.recordIds && head.length < 200) head += chunk.toString("utf8", 0, Math.min(chunk.length, 200));
       size += chunk.length;
     });
-    req.on("end", () => {
+    req.on("end", () => (this.delayMs ? setTimeout(answer, this.delayMs) : answer()));
+    const answer = () => {
+      const id = this.recordIds ? (ID.exec(head)?.[1] ?? "?") : "";
+      if (res.destroyed) {
+        // The sender went away before the answer (killed): not delivered.
+        this.aborted.push(id);
+        return;
+      }
       const at = clock();
       if (this.count === 0) this.first = at;
       this.count++;
       this.bytes += size;
       this.last = at;
-      if (this.recordIds) this.arrivals.push([ID.exec(head)?.[1] ?? "?", at]);
+      if (this.recordIds) this.arrivals.push([id, at]);
       res.writeHead(200, { "Content-Type": "application/json", "Content-Length": OK_BODY.length });
       res.end(OK_BODY);
       if (this.waiters.length) {
@@ -54,7 +65,7 @@ class Sink {
           w.resolve();
         }
       }
-    });
+    };
   });
 
   constructor() {
@@ -72,7 +83,9 @@ class Sink {
     return this.port;
   }
 
-  reset(recordIds: boolean): void {
+  reset(recordIds: boolean, delayMs = 0): void {
+    this.delayMs = delayMs;
+    this.aborted = [];
     this.count = 0;
     this.bytes = 0;
     this.first = 0;
@@ -177,13 +190,14 @@ async function startRf(known: { type: "ip" | "domain" | "hash"; value: string }[
 
 const ops: Record<string, (args: any) => unknown> = {
   startSink: () => sink.start(),
-  sinkReset: (a: { recordIds?: boolean }) => sink.reset(!!a.recordIds),
+  sinkReset: (a: { recordIds?: boolean; delayMs?: number }) => sink.reset(!!a.recordIds, a.delayMs),
   sinkWait: async (a: { n: number; timeoutMs: number }) => {
     await sink.wait(a.n, a.timeoutMs);
     return { count: sink.count, bytes: sink.bytes, first: sink.first, last: sink.last, opened: sink.opened };
   },
   sinkStats: () => ({ count: sink.count, bytes: sink.bytes, first: sink.first, last: sink.last, connections: sink.connections() }),
   sinkArrivals: () => sink.arrivals,
+  sinkAborted: () => sink.aborted,
   sinkDown: () => sink.down(),
   sinkUp: () => sink.start(),
   clock: () => clock(),
