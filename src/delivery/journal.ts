@@ -15,7 +15,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { forgetPayloadJson, keepPayloadJson } from "./payload-json";
+import { keepPayloadJson } from "./payload-json";
 
 /** What the journal keeps of an accepted message. */
 export interface JournalEntry {
@@ -192,11 +192,7 @@ export class FileJournal implements Journal {
     // Written, or the journal failed (it then keeps messages in memory only, as it warned): delivery goes on.
     const waiters = this.waiters;
     this.waiters = [];
-    try {
-      for (const written of waiters) written();
-    } finally {
-      forgetPayloadJson();
-    }
+    for (const written of waiters) written();
   }
 
   private clearPending(): void {
