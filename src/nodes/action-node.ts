@@ -57,8 +57,17 @@ function short(text: string): string {
   return text.length > STATUS_MAX ? `${text.slice(0, STATUS_MAX - 1)}…` : text;
 }
 
+/** The last second formatted: every "sent" status of a busy second shows the same time (toTimeString is slow). */
+let clockSecond = NaN;
+let clockText = "";
+
 function clock(at: Date): string {
-  return at.toTimeString().slice(0, 8);
+  const second = Math.floor(at.getTime() / 1000);
+  if (second !== clockSecond) {
+    clockSecond = second;
+    clockText = at.toTimeString().slice(0, 8);
+  }
+  return clockText;
 }
 
 function statusOf(state: EngineState): NodeStatus {
