@@ -77,6 +77,9 @@ const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
 /** An empty-again file is truncated once it holds at least this much finished work. */
 const TRUNCATE_BYTES = 64 * 1024;
 
+/** A group write is made as soon as this much is pending (the callbacks still wait for the end of the tick). */
+const GROUP_BYTES = 1024 * 1024;
+
 /** Compaction copies the outstanding lines in pieces of at most this many bytes. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
@@ -159,10 +162,18 @@ export class FileJournal implements Journal {
     this.append(line, Buffer.byteLength(line));
   }
 
-  /** Queues a line for the write at the end of this tick. */
+  /**
+   * Queues a line for the write at the end of this tick; a burst accepted in one tick is written in pieces of
+   * about GROUP_BYTES, so it is never held (and copied for the write) as one big string.
+   */
   private append(line: string, bytes: number): void {
     this.pending += line;
     this.pendingBytes += bytes;
+    if (this.pendingBytes >= GROUP_BYTES) {
+      const text = this.pending;
+      this.clearPending();
+      this.write(text);
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
