@@ -15,7 +15,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { keepPayloadJson } from "./payload-json";
+import { forgetPayloadJson, keepPayloadJson } from "./payload-json";
 
 /** What the journal keeps of an accepted message. */
 export interface JournalEntry {
@@ -203,7 +203,11 @@ export class FileJournal implements Journal {
     // Written, or the journal failed (it then keeps messages in memory only, as it warned): delivery goes on.
     const waiters = this.waiters;
     this.waiters = [];
-    for (const written of waiters) written();
+    try {
+      for (const written of waiters) written();
+    } finally {
+      forgetPayloadJson();
+    }
   }
 
   private clearPending(): void {

@@ -22,7 +22,6 @@ import { FileJournal, type Journal, type JournalEntry, journalFile, MemoryJourna
 import { type ClusterLease, joinCluster } from "../cluster";
 import { ClusterDelivery } from "../cluster/delivery-queue";
 import type { RedisHealth } from "../cluster/connection";
-import { dropPayloadJson } from "../delivery/payload-json";
 import { redact } from "../delivery/redact";
 import { ConfigError, type DeliveryEvent, type Target } from "../targets/types";
 import { eventOfMessage } from "../events/event-message";
@@ -327,7 +326,6 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
 
       /** The outcome of a job: the journal forgets it (unless a stopping node keeps it), msg.delivery, report. */
       const settle = (id: string, msg: Record<string, any>, result: DeliveryResult, input: InputCallbacks | undefined) => {
-        dropPayloadJson(msg.payload); // when it ended before its first attempt took it
         if (result.closed && removed !== true && journal.persistent) return; // kept for the next start
         journal.remove(id);
         msg.delivery = deliveryOf(spec.type, result);
