@@ -15,7 +15,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { forgetPayloadJson, keepPayloadJson } from "./payload-json";
 
 /** What the journal keeps of an accepted message. */
 export interface JournalEntry {
@@ -203,11 +202,7 @@ export class FileJournal implements Journal {
     // Written, or the journal failed (it then keeps messages in memory only, as it warned): delivery goes on.
     const waiters = this.waiters;
     this.waiters = [];
-    try {
-      for (const written of waiters) written();
-    } finally {
-      forgetPayloadJson();
-    }
+    for (const written of waiters) written();
   }
 
   private clearPending(): void {
@@ -419,29 +414,17 @@ const NOT_KEPT = new Set(["req", "res"]);
  * circular reference is dropped (best effort), a BigInt becomes a string.
  */
 export function serialiseMessage(msg: Record<string, unknown>): string {
-  // Property by property (the same text as JSON.stringify of the kept properties), so the payload's own text can
-  // be kept for the request body (see ./payload-json).
-  let json = "";
-  let payloadText: string | undefined;
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(msg)) {
+    const value = msg[key];
+    if (NOT_KEPT.has(key) || typeof value === "function") continue;
+    kept[key] = value;
+  }
   try {
-    for (const key of Object.keys(msg)) {
-      const value = msg[key];
-      if (NOT_KEPT.has(key) || typeof value === "function") continue;
-      const text = JSON.stringify(value, undefined) as string | undefined;
-      if (text === undefined) continue;
-      if (key === "payload") payloadText = text;
-      json += `${json ? "," : "{"}${JSON.stringify(key)}:${text}`;
-    }
+    return JSON.stringify(kept);
   } catch {
-    const kept: Record<string, unknown> = {};
-    for (const key of Object.keys(msg)) {
-      const value = msg[key];
-      if (!NOT_KEPT.has(key) && typeof value !== "function") kept[key] = value;
-    }
     return JSON.stringify(kept, safeReplacer());
   }
-  if (payloadText !== undefined && typeof msg.payload === "object" && msg.payload !== null) keepPayloadJson(msg.payload, payloadText);
-  return json ? `${json}}` : "{}";
 }
 
 /** A JSON.stringify replacer that drops circular references and turns BigInts into strings. */

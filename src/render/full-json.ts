@@ -3,7 +3,6 @@
  * for what the node's options remove — `signals` without includeSignals, each signal's `allRecords` without
  * includeRecords, and every record key not in recordFields when that list is given.
  */
-import { payloadJson } from "../delivery/payload-json";
 import type { Insight, Signal } from "../events/types";
 
 export interface FullJsonOptions {
@@ -51,6 +50,6 @@ export function fullInsight(insight: Insight, options: FullJsonOptions = {}): In
 /** `fullInsight` as the JSON text that goes on the wire. */
 export function fullJson(insight: Insight, options: FullJsonOptions = {}): string {
   // Nothing to remove: the copy would serialise to the same text, so skip making it.
-  if (options.includeSignals && options.includeRecords && !options.recordFields?.length) return payloadJson(insight);
+  if (options.includeSignals && options.includeRecords && !options.recordFields?.length) return JSON.stringify(insight);
   return JSON.stringify(fullInsight(insight, options));
 }

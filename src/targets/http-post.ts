@@ -1,7 +1,6 @@
 /** HTTP POST v2: the Insight JSON (as the API returns it, shaped by the node's options) to any URL (notes/targets.md §12). */
 import { checkUrl } from "../delivery/http";
 import { headerSafeKey, idempotencyKeyOf } from "../delivery/idempotency";
-import { payloadJson } from "../delivery/payload-json";
 import type { Insight } from "../events/types";
 import { fullJson, type FullJsonOptions } from "../render/full-json";
 import { ConfigError, type DeliveryEvent, type HttpRequest, type Target } from "./types";
@@ -49,7 +48,7 @@ function basicAuth(username: string, password = ""): string {
 export function httpPostRequest(event: DeliveryEvent, config: HttpPostConfig): HttpRequest {
   const body = event.topic.startsWith("insight.")
     ? fullJson(event.payload as Insight, config)
-    : payloadJson(event.payload);
+    : JSON.stringify(event.payload);
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   for (const [name, value] of Object.entries(config.headers)) {
     if (name.toLowerCase() !== "idempotency-key") headers[name] = value;

@@ -3,7 +3,6 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { FileJournal, type JournalEntry, journalFile, MemoryJournal, readJournal, serialiseMessage } from "../../src/delivery/journal";
-import { payloadJson } from "../../src/delivery/payload-json";
 
 function entry(id: string, extra: Record<string, unknown> = {}): JournalEntry {
   return {
@@ -240,22 +239,6 @@ describe("delivery: journal", function () {
     expect(path.dirname(hostile)).to.equal("/u/j");
     expect(path.basename(hostile)).to.equal("%2E.%2F..%2Fetc%2Fpasswd.jsonl");
     expect(journalFile("/u/j", "a/b")).to.not.equal(journalFile("/u/j", "a_b"));
-  });
-
-  it("lends the payload's text to the request body until its group write is done, and only until then", async function () {
-    const journal = new FileJournal(file);
-    const accepted = entry("a");
-    const payload = accepted.msg.payload as Record<string, unknown>;
-    const seen: string[] = [];
-    journal.add(accepted, () => seen.push(payloadJson(payload)));
-    // Serialised once, at accept: the text is the one the journal made (a change made now does not show in it).
-    payload.changedLater = true;
-    await tick();
-    expect(seen).to.deep.equal([JSON.stringify({ id: "insight-a", name: "Lateral movement ✓" })]);
-    expect(readJournal(file).entries[0].msg.payload).to.deep.equal({ id: "insight-a", name: "Lateral movement ✓" });
-    // Forgotten after the write's callbacks: a later attempt (a retry, a queued message) serialises anew.
-    expect(payloadJson(payload)).to.equal(JSON.stringify(payload));
-    journal.close();
   });
 
   describe("message serialisation", function () {
