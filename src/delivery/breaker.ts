@@ -51,11 +51,6 @@ export class Breaker {
     return this.opened;
   }
 
-  /** Messages waiting for the receiver to come back. */
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   /**
    * Before an attempt (`attempts` made so far): "go" at once while closed; while open, "probe" if it is this
    * message's turn to probe, otherwise a promise that settles when it is (or the breaker closes).
