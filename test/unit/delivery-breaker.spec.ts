@@ -77,10 +77,11 @@ describe("delivery: circuit breaker (receiver away, then back)", function () {
     expect(Math.max(...outcomes.map((o) => o.attempts))).to.be.at.most(5);
     // Every attempt is a request the peer saw: waiting at the breaker spent none.
     expect(outcomes.reduce((sum, o) => sum + o.attempts, 0)).to.equal(watched.arrivals.length);
-    // After the first answered probe, full concurrency again: 40 messages at 4 in flight, 30 ms each.
+    // After the first answered probe, full concurrency again: 40 messages at 4 in flight, 30 ms each — about
+    // 0.4 s with the probe's wait; one at a time behind probes it would take over 5 s.
     const afterUp = watched.arrivals.filter((a) => a.at >= upAt);
     expect(Math.max(...afterUp.map((a) => a.outstanding))).to.equal(3);
-    expect(drainMs).to.be.below(100 + 10 * ANSWER_MS * 3);
+    expect(drainMs).to.be.below(2000);
     await engine.close();
   });
 
