@@ -117,25 +117,30 @@ function httpPost(tabId: string, id: string, url: string, extra: Record<string, 
   );
 }
 
-function coreRequest(tabId: string, id: string, url: string, wires: string[][] = []): Node[] {
+/** function → core http request; `persist` is the node's keep-alive option (off when the node is dropped in). */
+function coreRequest(tabId: string, id: string, url: string, wires: string[][] = [], persist = true): Node[] {
   return [
     node(tabId, `${id}-fn`, "function", { name: "build body", func: BUILD_BODY, outputs: 1 }, [[id]]),
-    node(tabId, id, "http request", { name: id, method: "POST", ret: "txt", paytoqs: "ignore", url, persist: true, tls: "", proxy: "", authType: "", senderr: false }, wires),
+    node(tabId, id, "http request", { name: id, method: "POST", ret: "txt", paytoqs: "ignore", url, persist, tls: "", proxy: "", authType: "", senderr: false }, wires),
   ];
 }
 
+/** The generator outputs of deliveryFlow (what `outputs` must be in a POST to /bench/tp/gen). */
+export const DELIVERY_OUTPUTS = 3;
+
 /**
- * Throughput and latency: output 0 = cse-trigger → cse-http-post; output 1 = function → core http request.
- * Both post to the sink.
+ * Throughput and latency: output 0 = cse-trigger → cse-http-post; output 1 = function → core http request with
+ * its keep-alive option on; output 2 = the same core node as dropped in (keep-alive off). All post to the sink.
  */
 export function deliveryFlow(sinkUrl: string): Node[] {
   const t = "tp";
   return [
     tab(t, "bench: delivery"),
-    ...generator(t, "/bench/tp/gen", [["trigger"], ["req-fn"]]),
+    ...generator(t, "/bench/tp/gen", [["trigger"], ["req-fn"], ["plain-fn"]]),
     trigger(t, [["post"]]),
     httpPost(t, "post", sinkUrl),
     ...coreRequest(t, "req", sinkUrl),
+    ...coreRequest(t, "plain", sinkUrl, [], false),
   ];
 }
 

@@ -19,7 +19,7 @@ import { countIndicators, indicatorsOfInsight } from "../src/events/indicators";
 import type { Insight } from "../src/events/types";
 import { readClusterSettings } from "../src/cluster/settings";
 import { RedisServer } from "../test/support/redis-server";
-import { ACTION_KINDS, backpressureFlow, deliveryFlow, fanoutFlow, rfFlow, type FanoutPeers } from "./flows";
+import { ACTION_KINDS, backpressureFlow, DELIVERY_OUTPUTS, deliveryFlow, fanoutFlow, rfFlow, type FanoutPeers } from "./flows";
 import {
   childPid,
   clock,
@@ -47,13 +47,13 @@ const QUICK = args.includes("--quick");
 const PROFILE = args.includes("--profile");
 const ONLY = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const want = (section: string) => !ONLY || ONLY.includes(section);
-/** --paths=ours (throughput only): run just some of the three paths, e.g. to profile one of them. */
-const PATHS = args.find((a) => a.startsWith("--paths="))?.slice(8).split(",") ?? ["ours", "core", "raw"];
+/** --paths=ours (throughput only): run just some of the five paths (ours, core, coreDropIn, raw, raw16), e.g. to profile one of them. */
+const PATHS = args.find((a) => a.startsWith("--paths="))?.slice(8).split(",") ?? ["ours", "core", "coreDropIn", "raw", "raw16"];
 
 /** Sizes, chosen so a full run stays well inside 5 minutes on 2 cores (the cluster section adds 1 to 1.5). */
 const SIZES = QUICK
   ? { tpSeconds: 1, tpMin: 300, tpMax: 1000, tpRounds: 1, latEvents: 200, latRate: 200, bpEvents: 2000, bpCoreEvents: 500, bpDownMs: 3000, foEvents: 30, rfEvents: 50, concurrency: 4, clusterRounds: 1, failoverEvents: 100 }
-  : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 5, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 150, rfEvents: 200, concurrency: 4, clusterRounds: 3, failoverEvents: 400 };
+  : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 3, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 150, rfEvents: 200, concurrency: 4, clusterRounds: 3, failoverEvents: 400 };
 /** What the cluster sections add to the run: Redis and two more Node-REDs, their throughput, latency and failover. */
 const CLUSTER_MS = 120_000;
 /**
@@ -229,7 +229,7 @@ function nodeRedPath(peers: PeersClient, nr: string, out: number, base: Insight,
       await peers.call("sinkReset");
       const cpu0 = cpuMsOf(pid);
       const redis0 = redisPid ? cpuMsOf(redisPid) : NaN;
-      const r = await postJson<{ t0: number; t1: number }>(`${nr}/bench/tp/gen`, { n: count, prefix, bases: [base], out, outputs: 2 });
+      const r = await postJson<{ t0: number; t1: number }>(`${nr}/bench/tp/gen`, { n: count, prefix, bases: [base], out, outputs: DELIVERY_OUTPUTS });
       const s = await peers.call("sinkWait", { n: count, timeoutMs: 90_000 });
       if (s.count < count) throw new Error(`throughput ${prefix}: the sink saw ${s.count} of ${count}`);
       return { ms: s.last - r.t0, bytes: s.bytes, opened: s.opened, cpuMs: cpuMsOf(pid) - cpu0, redisCpuMs: redisPid ? cpuMsOf(redisPid) - redis0 : NaN };
@@ -281,44 +281,73 @@ async function throughputRounds(paths: Record<string, TpPath>, opts: { label: st
   return { n, rates, cpuPerEvent, redisCpuPerEvent, bytes, connections, ratio };
 }
 
-/** Throughput: bursts of distinct ~10 KB Insights, three paths alternated, median of the rounds. */
+/** The plain client's second concurrency: what a client without a per-node limit reaches on this machine. */
+const RAW_WIDE_CONCURRENCY = 16;
+
+/**
+ * Throughput: bursts of distinct ~10 KB Insights over five paths alternated, median of the rounds: ours, the core
+ * http request node with keep-alive on and as dropped in (we compare against the faster of the two, per round),
+ * and the plain client at SIZES.concurrency and at RAW_WIDE_CONCURRENCY in flight. Peak RSS of Node-RED over all.
+ */
 async function throughput(nr: string, peers: PeersClient, sinkUrl: string, base: Insight, pid: number): Promise<void> {
-  const raw: TpPath = {
+  const plain = (concurrency: number): TpPath => ({
     pids: [pid],
     async send(prefix, count) {
       await peers.call("sinkReset");
       const cpu0 = process.cpuUsage();
-      const r = await rawClient({ url: sinkUrl, count, concurrency: SIZES.concurrency, body: (i) => JSON.stringify(distinctInsight(base, prefix, i)) });
+      const r = await rawClient({ url: sinkUrl, count, concurrency, body: (i) => JSON.stringify(distinctInsight(base, prefix, i)) });
       const cpu = process.cpuUsage(cpu0);
       const s = await peers.call("sinkWait", { n: count, timeoutMs: 90_000 });
       if (s.count < count || r.failures) throw new Error(`raw client: the sink saw ${s.count} of ${count}, ${r.failures} failures`);
       return { ms: s.last - r.t0, bytes: s.bytes as number, opened: s.opened as number, cpuMs: (cpu.user + cpu.system) / 1000, redisCpuMs: NaN };
     },
+  });
+  const all: Record<string, TpPath> = {
+    ours: nodeRedPath(peers, nr, 0, base, pid),
+    core: nodeRedPath(peers, nr, 1, base, pid),
+    coreDropIn: nodeRedPath(peers, nr, 2, base, pid),
+    raw: plain(SIZES.concurrency),
+    raw16: plain(RAW_WIDE_CONCURRENCY),
   };
-  const all: Record<string, TpPath> = { ours: nodeRedPath(peers, nr, 0, base, pid), core: nodeRedPath(peers, nr, 1, base, pid), raw };
   const skipped: TpPath = { pids: [], send: async () => NO_BURST };
   const paths = Object.fromEntries(Object.entries(all).map(([p, path]) => [p, PATHS.includes(p) ? path : skipped]));
+  const sampler = rssSampler(pid);
   const tp = await throughputRounds(paths, { label: "tp", rounds: SIZES.tpRounds, reserveMs: 150_000 + (want("cluster") ? CLUSTER_MS : 0) });
+  const peakRss = sampler.stop();
   const { n, rates: results, cpuPerEvent, bytes, connections } = tp;
   const ours = median(results.ours);
   const core = median(results.core);
+  const coreDropIn = median(results.coreDropIn);
   const rawRate = median(results.raw);
-  const vsCore = tp.ratio("ours", "core");
+  const raw16Rate = median(results.raw16);
+  // Per round, against the faster of the core node's two configurations in that round.
+  const vsCore = median(results.ours.map((r, i) => r / Math.max(results.core[i], results.coreDropIn[i])));
   const vsRaw = tp.ratio("ours", "raw");
-  const cpu = { ours: median(cpuPerEvent.ours), core: median(cpuPerEvent.core), raw: median(cpuPerEvent.raw) };
-  details.throughput = { events: n, rounds: results, cpuMsPerEvent: cpuPerEvent, bodyBytes: bytes, connectionsOpened: connections, concurrency: SIZES.concurrency };
-  if (PATHS.length === 3 && (bytes.ours !== bytes.core || Math.abs(bytes.ours - bytes.raw) > 1)) notes.push(`throughput: body sizes differ between paths: ${JSON.stringify(bytes)}`);
+  const vsRaw16 = tp.ratio("ours", "raw16");
+  const cpu = Object.fromEntries(Object.keys(all).map((p) => [p, median(cpuPerEvent[p])])) as Record<string, number>;
+  details.throughput = { events: n, rounds: results, cpuMsPerEvent: cpuPerEvent, bodyBytes: bytes, connectionsOpened: connections, concurrency: SIZES.concurrency, rawWideConcurrency: RAW_WIDE_CONCURRENCY, peakRss };
+  if (PATHS.length === Object.keys(all).length && (bytes.ours !== bytes.core || Math.abs(bytes.ours - bytes.raw) > 1)) notes.push(`throughput: body sizes differ between paths: ${JSON.stringify(bytes)}`);
   const what = `${n} Insights of ${Math.round(bytes.ours)} B, median of ${results.ours.length} rounds`;
-  rows.push({ section: "Throughput", measure: `cse-trigger → cse-http-post (${what})`, value: fmt.rate(ours), baseline: `function → core http request: ${fmt.rate(core)}`, ratio: vsCore, aim: "≥ 1.2×", met: vsCore >= 1.2 });
-  rows.push({ section: "Throughput", measure: `same, vs the limit (plain Node.js client, keep-alive, ${SIZES.concurrency} in flight)`, value: fmt.rate(ours), baseline: `plain client: ${fmt.rate(rawRate)}`, ratio: vsRaw, aim: "≥ 0.7×", met: vsRaw >= 0.7 });
+  rows.push({
+    section: "Throughput",
+    measure: `cse-trigger → cse-http-post (${what}) vs the faster core-node configuration`,
+    value: fmt.rate(ours),
+    baseline: `function → core http request: keep-alive on ${fmt.rate(core)}, as dropped in ${fmt.rate(coreDropIn)}`,
+    ratio: vsCore,
+    aim: "≥ 1.5×",
+    met: vsCore >= 1.5,
+  });
+  rows.push({ section: "Throughput", measure: `same, vs a plain Node.js client (keep-alive, ${RAW_WIDE_CONCURRENCY} in flight)`, value: fmt.rate(ours), baseline: `plain client: ${fmt.rate(raw16Rate)}`, ratio: vsRaw16, aim: "≥ 0.5×", met: vsRaw16 >= 0.5 });
+  rows.push({ section: "Throughput", measure: `same, vs the plain client at ${SIZES.concurrency} in flight (our per-node concurrency)`, value: fmt.rate(ours), baseline: `plain client: ${fmt.rate(rawRate)}`, ratio: vsRaw, aim: "report" });
   rows.push({
     section: "Throughput",
     measure: "CPU time per event in the sending process (less is better)",
     value: fmt.ms(cpu.ours),
-    baseline: `core http request ${fmt.ms(cpu.core)}; plain client ${fmt.ms(cpu.raw)}`,
-    ratio: cpu.core / cpu.ours,
-    aim: "ratio = core / ours",
+    baseline: `core keep-alive ${fmt.ms(cpu.core)}, dropped in ${fmt.ms(cpu.coreDropIn)}; plain client ${fmt.ms(cpu.raw)} (4), ${fmt.ms(cpu.raw16)} (16)`,
+    ratio: Math.min(cpu.core, cpu.coreDropIn) / cpu.ours,
+    aim: "ratio = faster core / ours",
   });
+  rows.push({ section: "Throughput", measure: "peak RSS of the Node-RED process over the throughput rounds", value: fmt.mb(peakRss), baseline: "", ratio: NaN, aim: "report" });
 }
 
 /** A paced run: `n` events at `rate` per second. */
@@ -351,7 +380,7 @@ async function latencyOf(peers: PeersClient, pid: number, label: string, prefix:
 
 /** A paced run into a Node-RED's delivery flow (generator output `out`). */
 const pacedViaNodeRed = (nr: string, out: number, base: Insight, prefix: string, { n, rate }: Pace) => () =>
-  postJson<{ stamps: number[] }>(`${nr}/bench/tp/gen`, { n, prefix, bases: [base], out, outputs: 2, rate });
+  postJson<{ stamps: number[] }>(`${nr}/bench/tp/gen`, { n, prefix, bases: [base], out, outputs: DELIVERY_OUTPUTS, rate });
 
 /** Latency at a steady rate: each event's send time into the trigger (or client) to its arrival at the sink. */
 async function latency(nr: string, peers: PeersClient, sinkUrl: string, base: Insight, pid: number): Promise<void> {
@@ -670,7 +699,7 @@ async function failover(peers: PeersClient, redis: RedisServer, a: NodeRedProces
     };
     await peers.call("sinkReset", { recordIds: true, delayMs: FAILOVER_RECEIVER_DELAY_MS });
     log(`cluster failover: ${n} events into replica A for a receiver answering after ${FAILOVER_RECEIVER_DELAY_MS} ms`);
-    await postJson(`${a.url}/bench/tp/gen`, { n, prefix: "failover", bases: [base], out: 0, outputs: 2 });
+    await postJson(`${a.url}/bench/tp/gen`, { n, prefix: "failover", bases: [base], out: 0, outputs: DELIVERY_OUTPUTS });
     await until("the burst to be stored in Redis", async () => (await distinct()) + (await queued()) >= n, 30_000);
     await until("a first part delivered", async () => (await distinct()) >= Math.min(60, n / 4), 60_000);
 

@@ -1,9 +1,11 @@
 /**
- * How the HTTP client compares with the bare node:http loop it is built on (not part of `npm run bench`):
- * CPU time per request of the engine's HttpClient against a bare node:http loop with the same kind of
- * keep-alive agent, posting the same ~10 KB Insight bodies to the bench sink in its own process, 4 in flight. Run: node --import tsx bench/experiments/http-client.ts
+ * How the HTTP client compares with the bare node:http loop it is built on, and with undici (the client Node.js's
+ * own fetch is built on), not part of `npm run bench`: CPU time per request of the engine's HttpClient, a bare
+ * node:http loop with the same kind of keep-alive agent, and undici's request() on a keep-alive Pool, posting the
+ * same ~10 KB Insight bodies to the bench sink in its own process, 4 in flight. Run: node --import tsx bench/experiments/http-client.ts
  */
 import http from "node:http";
+import { Pool } from "undici";
 import { HttpClient } from "../../src/delivery/http";
 import { modernInsight } from "../../test/fakes/insights";
 import { median, PeersClient } from "../lib";
@@ -50,6 +52,25 @@ function nodeHttp(): Send {
     });
 }
 
+/** undici's request() on one keep-alive pool per origin (its own connection management, parser in llhttp/wasm). */
+function undici(): Send {
+  const pools = new Map<string, Pool>();
+  return async (url, body, signal) => {
+    const u = new URL(url);
+    let pool = pools.get(u.origin);
+    if (!pool) pools.set(u.origin, (pool = new Pool(u.origin, { connections: CONCURRENCY })));
+    const res = await pool.request({
+      path: u.pathname + u.search,
+      method: "POST",
+      signal,
+      headers: { "user-agent": "node-red-contrib-cse-actions", "content-type": "application/json" },
+      body,
+    });
+    await res.body.text();
+    return res.statusCode;
+  };
+}
+
 async function run(send: Send, url: string, bodies: string[]): Promise<{ cpuUs: number; ms: number }> {
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -76,7 +97,7 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}/`;
     const base = modernInsight();
     const bodies = Array.from({ length: N }, (_, i) => JSON.stringify({ ...base, id: `exp-${i}` }));
-    const variants: Record<string, Send> = { "HttpClient (as shipped)": ours(), "node:http, same agent": nodeHttp() };
+    const variants: Record<string, Send> = { "HttpClient (as shipped)": ours(), "node:http, same agent": nodeHttp(), "undici Pool request()": undici() };
     const cpu: Record<string, number[]> = {};
     const rate: Record<string, number[]> = {};
     for (const send of Object.values(variants)) await run(send, url, bodies.slice(0, 500)); // warm-up

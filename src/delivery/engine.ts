@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { AttemptContext, DeliveryEvent, Outcome, Target } from "../targets/types";
 import { backoffDelay, MAX_RETRY_AFTER_MS, sleep as realSleep } from "./backoff";
+import { Breaker, type Pass } from "./breaker";
 import { classifyError, classifyHttp } from "./classify";
 import { checkHost } from "./guard";
 import { HttpClient } from "./http";
@@ -112,6 +113,8 @@ export class DeliveryEngine<C, R = void> {
   /** Backoffs that another job's success may end early (see wait()). */
   private readonly sleepers = new Set<AbortController>();
   private readonly http: HttpClient;
+  /** Holds attempts while the receiver is away, probing with one at a time (./breaker). */
+  private readonly breaker: Breaker;
   private readonly resources: R;
   private readonly secrets: string[];
 
@@ -126,6 +129,12 @@ export class DeliveryEngine<C, R = void> {
     this.queueLimit = Math.floor(positive(options.queueLimit, DEFAULT_QUEUE_LIMIT));
     this.secrets = target.secrets(config).filter(Boolean);
     this.http = new HttpClient({ allowMetadataAddresses: options.allowMetadataAddresses, env: options.env });
+    this.breaker = new Breaker({
+      threshold: Math.max(2, this.concurrency),
+      sleep: options.sleep ?? realSleep,
+      delayScale: Math.max(0, options.delayScale ?? 1),
+      random: options.random,
+    });
     this.resources = target.open ? target.open(config) : (undefined as R);
   }
 
@@ -149,10 +158,13 @@ export class DeliveryEngine<C, R = void> {
     return redact(text, this.secrets);
   }
 
-  /** Throws QueueFullError when a new job would be refused (queue full, or the node closing). */
-  assertAccepting(): void {
+  /**
+   * Throws QueueFullError when a new job would be refused (queue full, or the node closing); `reserved` jobs
+   * were accepted and are about to be submitted (their journal line is being written).
+   */
+  assertAccepting(reserved = 0): void {
     if (this.closing.signal.aborted) throw new QueueFullError(`${this.options.label}: the node is closing; message refused`);
-    if (this.waiting.size >= this.queueLimit) {
+    if (this.waiting.size + reserved >= this.queueLimit) {
       throw new QueueFullError(`${this.options.label}: queue full (${this.queueLimit} messages waiting); message refused`);
     }
   }
@@ -252,9 +264,13 @@ export class DeliveryEngine<C, R = void> {
     });
     try {
       for (;;) {
+        const entered = this.breaker.enter(attempts);
+        const pass: Pass = typeof entered === "string" ? entered : await entered;
         attempts++;
         this.state({ phase: "sending", attempt: attempts, maxAttempts: this.maxAttempts });
         last = await this.attempt(job, attempts);
+        const receiverTrouble = last.kind === "retry" && (last.status === undefined || last.status >= 500);
+        this.breaker.settle(pass, receiverTrouble ? "away" : "answered");
         if (last.kind === "ok") {
           if (this.sleepers.size > 0) this.wakeSleepers();
           this.state({ phase: "sent", at: new Date() });
@@ -269,7 +285,6 @@ export class DeliveryEngine<C, R = void> {
           return this.failed(result, said, short, `, gave up after ${attempts} attempt${attempts > 1 ? "s" : ""}`);
         }
         let waitMs = backoffDelay(attempts, this.options.random);
-        const receiverTrouble = last.status === undefined || last.status >= 500;
         if (last.retryAfterMs !== undefined) {
           if (last.retryAfterMs > MAX_RETRY_AFTER_MS) {
             const seconds = Math.round(last.retryAfterMs / 1000);
@@ -278,6 +293,8 @@ export class DeliveryEngine<C, R = void> {
           waitMs = last.retryAfterMs;
         }
         this.state({ phase: "retrying", attempt: attempts + 1, maxAttempts: this.maxAttempts, reason: this.redact(last.reason), waitMs });
+        // While the breaker is open its probes are the wait: this message's next attempt is a probe or follows one.
+        if (receiverTrouble && last.retryAfterMs === undefined && this.breaker.isOpen) continue;
         await this.wait(waitMs, receiverTrouble && last.retryAfterMs === undefined);
       }
     } catch (error) {
@@ -364,6 +381,7 @@ export class DeliveryEngine<C, R = void> {
    */
   async close(): Promise<void> {
     if (!this.closing.signal.aborted) this.closing.abort(new ClosedError());
+    this.breaker.abort(new ClosedError());
     const queued = this.waiting.takeAll();
     for (const pending of queued) {
       this.finish(pending, {

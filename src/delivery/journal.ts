@@ -3,9 +3,11 @@
  * attempted, and a short "done" line follows once it was delivered or failed for good. A node that starts
  * again with the same id reads the file and re-queues what has no "done" line, in the order it was accepted.
  *
- * Write path: the accept line is written synchronously (it is in the operating system's cache — which survives
- * a `kill -9` — before the input handler returns); "done" lines are written behind, once per tick. Losing a
- * "done" line only means a message is sent once more (delivery is at-least-once). The file is emptied when
+ * Write path (group commit): the accept lines of every message accepted in one tick of the event loop are written
+ * together, in one write at the end of that tick, before any of those messages is attempted: `add`'s callback runs
+ * once its line is in the operating system's cache (which survives a `kill -9`), and only then does the node start
+ * sending it, so what is acknowledged is on disk, or is not yet acknowledged. "Done" lines go in the same writes.
+ * Losing a "done" line only means a message is sent once more (delivery is at-least-once). The file is emptied when
  * nothing is outstanding and rewritten with only the outstanding entries when it grows; both are cheap: the
  * rewrite copies the outstanding lines byte for byte (it knows where each one is) instead of serialising again.
  * No fsync: it can block the event loop for a tenth of a second, and a process crash does not need it (a power
@@ -29,10 +31,15 @@ export interface Journal {
   readonly persistent: boolean;
   /** Entries found unfinished when the journal was opened, in the order they were accepted. */
   readonly recovered: JournalEntry[];
-  /** Keeps an accepted entry (no-op for an id already kept, e.g. a recovered one). */
-  add(entry: JournalEntry): void;
+  /**
+   * Keeps an accepted entry (no-op for an id already kept, e.g. a recovered one); `written` runs once it is kept:
+   * at the end of this tick, after the one write of every entry accepted in it (at once for a memory journal).
+   */
+  add(entry: JournalEntry, written?: () => void): void;
   /** Forgets an entry: it was delivered or failed for good. */
   remove(id: string): void;
+  /** Writes what is pending now (instead of at the end of the tick) and calls back those waiting for it. */
+  flush(): void;
   /** Writes what is pending and closes the file, keeping the unfinished entries for the next start. */
   close(): void;
   /** Closes and deletes the file (the node was removed from the flows). */
@@ -43,8 +50,11 @@ export interface Journal {
 export class MemoryJournal implements Journal {
   readonly persistent = false;
   readonly recovered: JournalEntry[] = [];
-  add(_entry: JournalEntry): void {}
+  add(_entry: JournalEntry, written?: () => void): void {
+    written?.();
+  }
   remove(_id: string): void {}
+  flush(): void {}
   close(): void {}
   destroy(): void {}
 }
@@ -66,6 +76,9 @@ const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
 /** An empty-again file is truncated once it holds at least this much finished work. */
 const TRUNCATE_BYTES = 64 * 1024;
 
+/** A group write is made as soon as this much is pending (the callbacks still wait for the end of the tick). */
+const GROUP_BYTES = 1024 * 1024;
+
 /** Compaction copies the outstanding lines in pieces of at most this many bytes. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
@@ -82,7 +95,10 @@ export class FileJournal implements Journal {
   private readonly live = new Map<string, Live>();
   private liveBytes = 0;
   private fileBytes = 0;
+  /** Lines not yet written (accept and done lines, in order), their size in bytes, and who waits for them. */
   private pending = "";
+  private pendingBytes = 0;
+  private waiters: (() => void)[] = [];
   private flushScheduled = false;
   private failed = false;
   private readonly compactBytes: number;
@@ -121,19 +137,18 @@ export class FileJournal implements Journal {
     return this.live.size;
   }
 
-  add(entry: JournalEntry): void {
-    if (this.live.has(entry.id)) return;
-    if (!this.persistent) {
-      this.live.set(entry.id, { offset: 0, bytes: 0 });
+  add(entry: JournalEntry, written?: () => void): void {
+    if (this.live.has(entry.id) || !this.persistent) {
+      if (!this.live.has(entry.id)) this.live.set(entry.id, { offset: 0, bytes: 0 });
+      written?.();
       return;
     }
     const line = lineOf(entry);
     const bytes = Buffer.byteLength(line);
-    // Pending "done" lines first, so the file stays in order; then the accept line, synchronously.
-    this.write(this.pending + line);
-    this.pending = "";
-    this.live.set(entry.id, { offset: this.fileBytes - bytes, bytes });
+    this.live.set(entry.id, { offset: this.fileBytes + this.pendingBytes, bytes });
     this.liveBytes += bytes;
+    this.append(line, bytes);
+    if (written) this.waiters.push(written);
   }
 
   remove(id: string): void {
@@ -142,30 +157,57 @@ export class FileJournal implements Journal {
     this.live.delete(id);
     this.liveBytes -= live.bytes;
     if (!this.persistent) return;
-    this.pending += `{"done":${JSON.stringify(id)}}\n`;
+    const line = `{"done":${JSON.stringify(id)}}\n`;
+    this.append(line, Buffer.byteLength(line));
+  }
+
+  /**
+   * Queues a line for the write at the end of this tick; a burst accepted in one tick is written in pieces of
+   * about GROUP_BYTES, so it is never held (and copied for the write) as one big string.
+   */
+  private append(line: string, bytes: number): void {
+    this.pending += line;
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= GROUP_BYTES) {
+      const text = this.pending;
+      this.clearPending();
+      this.write(text);
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** Writes the pending "done" lines, then empties or compacts the file when that is worth it. */
+  /**
+   * Writes the pending lines in one write and calls back those waiting for them; then empties or compacts the
+   * file when that is worth it.
+   */
   flush(): void {
     this.flushScheduled = false;
-    if (!this.persistent) return;
-    if (this.live.size === 0 && this.fileBytes + this.pending.length >= TRUNCATE_BYTES) {
-      this.pending = "";
-      this.guard(() => {
-        fs.ftruncateSync(this.fd!, 0);
-        this.fileBytes = 0;
-      });
-      return;
+    if (this.persistent) {
+      if (this.live.size === 0 && this.fileBytes + this.pendingBytes >= TRUNCATE_BYTES) {
+        this.clearPending();
+        this.guard(() => {
+          fs.ftruncateSync(this.fd!, 0);
+          this.fileBytes = 0;
+        });
+      } else if (this.pending) {
+        const text = this.pending;
+        this.clearPending();
+        this.write(text);
+        if (this.fileBytes >= this.compactBytes && this.liveBytes * 2 < this.fileBytes) this.rewrite();
+      }
     }
-    if (this.pending) {
-      this.write(this.pending);
-      this.pending = "";
-    }
-    if (this.fileBytes >= this.compactBytes && this.liveBytes * 2 < this.fileBytes) this.rewrite();
+    // Written, or the journal failed (it then keeps messages in memory only, as it warned): delivery goes on.
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const written of waiters) written();
+  }
+
+  private clearPending(): void {
+    this.pending = "";
+    this.pendingBytes = 0;
   }
 
   close(): void {
@@ -181,7 +223,7 @@ export class FileJournal implements Journal {
   }
 
   destroy(): void {
-    this.pending = "";
+    this.clearPending();
     this.live.clear();
     this.liveBytes = 0;
     this.close();
@@ -255,7 +297,7 @@ export class FileJournal implements Journal {
     fs.renameSync(aside, this.file);
     this.fd = fs.openSync(this.file, "a");
     this.fileBytes = size;
-    this.pending = "";
+    this.clearPending();
   }
 
   /** Runs a write; the first failure switches the journal to memory only and is reported once. */
@@ -265,7 +307,7 @@ export class FileJournal implements Journal {
     } catch (error) {
       if (!this.failed) {
         this.failed = true;
-        this.pending = "";
+        this.clearPending();
         try {
           this.options.onError?.(error as Error);
         } catch {

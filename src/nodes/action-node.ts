@@ -30,6 +30,7 @@ import { actionOps } from "../ops/action-ops";
 import { registerOpsRoutes } from "../ops/admin-routes";
 import { operationsOf } from "../ops/operations";
 import { previewOf } from "./preview";
+import { type NodeStatus, StatusDisplay } from "./status-display";
 
 export interface ActionNodeSpec<C, R = void> {
   /** The node type, e.g. "cse-slack". */
@@ -57,11 +58,20 @@ function short(text: string): string {
   return text.length > STATUS_MAX ? `${text.slice(0, STATUS_MAX - 1)}…` : text;
 }
 
+/** The last second formatted: every "sent" status of a busy second shows the same time (toTimeString is slow). */
+let clockSecond = NaN;
+let clockText = "";
+
 function clock(at: Date): string {
-  return at.toTimeString().slice(0, 8);
+  const second = Math.floor(at.getTime() / 1000);
+  if (second !== clockSecond) {
+    clockSecond = second;
+    clockText = at.toTimeString().slice(0, 8);
+  }
+  return clockText;
 }
 
-function statusOf(state: EngineState): { fill: "red" | "green" | "yellow" | "blue" | "grey"; shape: "dot" | "ring"; text: string } {
+function statusOf(state: EngineState): NodeStatus {
   switch (state.phase) {
     case "sending":
       return { fill: "blue", shape: "dot", text: state.attempt > 1 ? `sending (${state.attempt}/${state.maxAttempts})` : "sending" };
@@ -253,13 +263,14 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       let cluster: ClusterLease | undefined;
       /** In cluster mode: this node's queue in Redis, worked by every replica. */
       let clustered: ClusterDelivery<InputCallbacks> | undefined;
+      const display = new StatusDisplay((status) => node.status(status));
       // Counters, metrics and the failed list (src/ops); its handle is used only once the node runs.
       const ops = actionOps(RED, this, typeof def.name === "string" ? def.name : "", {
         depth: () => ({ queued: clustered ? clustered.waiting : (engine?.queued ?? 0), inFlight: engine?.inFlight ?? 0 }),
         // A failed message sent again from the failed list: the normal path, with the id (and key) it had.
         resubmit: (entry) => {
           if (!engine) throw new Error(`${label}: invalid configuration: ${configError}`);
-          engine.assertAccepting();
+          engine.assertAccepting(awaitingWrite);
           const msg = RED.util.cloneMessage(entry.msg as any) as Record<string, any>;
           if (clustered) {
             clustered.assertRoom();
@@ -267,9 +278,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
               report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), undefined),
             );
           }
-          const job = newJob(eventOfMessage(msg), new Date(), entry.id);
-          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
-          deliver(engine, job, msg, undefined);
+          accept(engine, newJob(eventOfMessage(msg), new Date(), entry.id), msg, undefined);
         },
       });
 
@@ -280,7 +289,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           ...engineOptions(RED, def, label),
           onState: (state) => {
             const status = statusOf(state);
-            this.status(status);
+            if (state.phase === "sending") display.transient(status);
+            else display.set(status);
             ops.state(state, status.text);
           },
         });
@@ -341,6 +351,25 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
         );
       };
 
+      /** Messages accepted in this tick whose journal line is not written yet (they count against the queue limit). */
+      let awaitingWrite = 0;
+      /**
+       * Journals an accepted message and queues it on the engine once its line is written (group commit: one write
+       * for every message accepted in the same tick, before any of them is attempted or acknowledged).
+       */
+      const accept = (running: DeliveryEngine<C, R>, job: DeliveryJob, msg: Record<string, any>, input: InputCallbacks | undefined) => {
+        awaitingWrite++;
+        journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg }, () => {
+          awaitingWrite--;
+          try {
+            deliver(running, job, msg, input);
+          } catch (error) {
+            journal.remove(job.id);
+            refused(msg, (error as Error).message, input);
+          }
+        });
+      };
+
       try {
         clustered = cluster && engine ? clusterDelivery(cluster, engine) : undefined;
       } catch (error) {
@@ -373,8 +402,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           finishedElsewhere: (input) => input?.done(),
           health: (health, problem, held) => {
             const status = redisStatusOf(health, problem, held);
-            if (status) node.status(status);
-            else if (redisDown) node.status({ fill: "green", shape: "ring", text: "Redis is back" });
+            if (status) display.set(status);
+            else if (redisDown) display.set({ fill: "green", shape: "ring", text: "Redis is back" });
             redisDown = status !== undefined;
           },
         });
@@ -408,7 +437,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           }
           if (msg.cse === undefined || msg.cse === null) msg.cse = event.cse;
           try {
-            engine.assertAccepting();
+            engine.assertAccepting(awaitingWrite);
           } catch (error) {
             return refused(msg, (error as Error).message, { send, done });
           }
@@ -425,10 +454,8 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             );
             return;
           }
-          const job = newJob(event);
-          // Journalled before the first attempt (and before this handler returns).
-          journal.add({ id: job.id, acceptedAt: job.acceptedAt, msg });
-          deliver(engine, job, msg, { send, done });
+          // Journalled before the first attempt (in the write at the end of this tick).
+          accept(engine, newJob(event), msg, { send, done });
         } catch (error) {
           done(failure(`${label}: ${engine ? engine.redact(String((error as Error)?.message ?? error)) : "internal error"}`));
         }
@@ -437,6 +464,9 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       this.on("close", (isRemoved: boolean, done: () => void) => {
         removed = isRemoved === true;
         ops.close();
+        display.close();
+        // Messages accepted in this tick are written and queued first: the engine's close then keeps or reports them.
+        journal.flush();
         const finish = () => {
           try {
             if (removed) journal.destroy();

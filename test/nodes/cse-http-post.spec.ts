@@ -177,6 +177,30 @@ describe("cse-http-post node", function () {
     expect(texts.at(-1)).to.match(/^sent \d\d:\d\d:\d\d$/);
   });
 
+  it("coalesces its status under load: a handful of updates for 200 messages, the last one shown", async function () {
+    const n1 = await load();
+    const out = helper.getNode("out");
+    let delivered = 0;
+    const all = new Promise<void>((resolve) => out.on("input", () => ++delivered === 200 && resolve()));
+    for (let i = 0; i < 200; i++) n1.receive({ topic: "insight.created", payload: modernInsight({ id: `burst-${i}` } as any) });
+    await all;
+    const texts = n1.status.getCalls().map((c: any) => c.args[0].text);
+    // One "sent" per distinct clock second and perhaps a "sending" per quarter second, not two per message.
+    expect(texts.length).to.be.within(1, 20);
+    expect(texts.at(-1)).to.match(/^sent \d\d:\d\d:\d\d$/);
+  });
+
+  it("shows a slow request as sending, once it is still the latest state a moment later", async function () {
+    peer.script({ delayMs: 600, status: 200 });
+    const n1 = await load();
+    const done = next("out");
+    n1.receive({ topic: "insight.created", payload: modernInsight() });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(n1.status.lastCall.args[0]).to.include({ fill: "blue", text: "sending" });
+    await done;
+    expect(n1.status.lastCall.args[0].text).to.match(/^sent /);
+  });
+
   it("honours Retry-After in seconds and as an HTTP date", async function () {
     // cseDelayScale 0.05: Retry-After 4 s is a 200 ms wait, where backoff would wait at most 50 ms.
     peer.script({ status: 429, headers: { "Retry-After": "4" } }, { status: 429, headers: { "Retry-After": new Date(Date.now() + 6000).toUTCString() } }, { status: 200 });

@@ -27,13 +27,31 @@ describe("delivery: journal", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("appends each accepted entry before add() returns, and resumes the unfinished ones in order", function () {
+  it("writes the entries accepted in one tick in one write, calls back only once they are written, and resumes the unfinished ones in order", async function () {
     const journal = new FileJournal(file);
     expect(journal.persistent).to.equal(true);
     expect(journal.recovered).to.deep.equal([]);
-    journal.add(entry("a"));
-    // Already in the file (no close, no flush): what a kill -9 right now would leave behind.
-    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["a"]);
+    const writes: number[] = [];
+    const realWrite = fs.writeSync;
+    const written: string[] = [];
+    (fs as any).writeSync = (...args: any[]) => {
+      writes.push(args[0]);
+      return (realWrite as any)(...args);
+    };
+    try {
+      journal.add(entry("a"), () => written.push(`a:${readJournal(file).entries.map((e) => e.id).join(",")}`));
+      journal.add(entry("x"), () => written.push(`x:${readJournal(file).entries.map((e) => e.id).join(",")}`));
+      // Not acknowledged yet, and not in the file yet.
+      expect(written).to.deep.equal([]);
+      expect(fs.readFileSync(file, "utf8")).to.equal("");
+      await tick();
+    } finally {
+      (fs as any).writeSync = realWrite;
+    }
+    // One write for both; each callback ran once its line was in the file (what a kill -9 now would leave behind).
+    expect(writes).to.have.length(1);
+    expect(written).to.deep.equal(["a:a,x", "x:a,x"]);
+    journal.remove("x");
     journal.add(entry("b"));
     journal.add(entry("c"));
     journal.remove("b");
@@ -50,6 +68,7 @@ describe("delivery: journal", function () {
     const journal = new FileJournal(file);
     journal.add(entry("a"));
     journal.add(entry("b"));
+    journal.flush();
     journal.remove("a");
     expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["a", "b"]);
     await tick();
@@ -89,6 +108,7 @@ describe("delivery: journal", function () {
     const journal = new FileJournal(file);
     const big = "x".repeat(2000);
     for (let i = 0; i < 40; i++) journal.add(entry(`e${i}`, { big }));
+    journal.flush();
     expect(fs.statSync(file).size).to.be.above(64 * 1024);
     for (let i = 0; i < 40; i++) journal.remove(`e${i}`);
     await tick();
@@ -122,7 +142,6 @@ describe("delivery: journal", function () {
     const journal = new FileJournal(file, { compactBytes: 8 * 1024 });
     const lineOfId = new Map<string, string>();
     const open: string[] = [];
-    const lastLine = () => fs.readFileSync(file, "utf8").trimEnd().split("\n").at(-1)!;
     let compactions = 0;
     let previousSize = 0;
     for (let i = 0; i < 400; i++) {
@@ -130,7 +149,8 @@ describe("delivery: journal", function () {
       // Non-ASCII text, so byte offsets differ from string lengths.
       const added = entry(id, { note: "Übergröße ✓ ".repeat(i % 7) });
       journal.add(added);
-      lineOfId.set(id, `${lastLine()}\n`);
+      // The line as serialised at accept time (it is written at the end of the tick).
+      lineOfId.set(id, `${JSON.stringify({ id, acceptedAt: added.acceptedAt, msg: JSON.parse(serialiseMessage(added.msg)) })}\n`);
       // Changed after it was journalled: a re-serialising compaction would write this; a copy does not.
       (added.msg.payload as Record<string, unknown>).changedLater = true;
       open.push(id);
@@ -175,10 +195,15 @@ describe("delivery: journal", function () {
     const errors: Error[] = [];
     const journal = new FileJournal(file, { onError: (e) => errors.push(e) });
     journal.add(entry("a"));
+    journal.flush();
     fs.closeSync((journal as any).fd); // the file goes away under our feet
-    journal.add(entry("b"));
-    journal.add(entry("c"));
+    const kept: string[] = [];
+    journal.add(entry("b"), () => kept.push("b"));
+    journal.flush();
+    journal.add(entry("c"), () => kept.push("c"));
     expect(errors).to.have.length(1);
+    // Delivery goes on in memory: both were handed on.
+    expect(kept).to.deep.equal(["b", "c"]);
     expect(journal.persistent).to.equal(false);
     journal.remove("a");
     (journal as any).fd = undefined;
@@ -200,7 +225,9 @@ describe("delivery: journal", function () {
 
   it("has a memory stand-in that keeps nothing", function () {
     const journal = new MemoryJournal();
-    journal.add(entry("a"));
+    let handedOn = false;
+    journal.add(entry("a"), () => (handedOn = true));
+    expect(handedOn).to.equal(true);
     expect(journal.persistent).to.equal(false);
     expect(journal.recovered).to.deep.equal([]);
   });
