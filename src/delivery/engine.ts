@@ -12,6 +12,7 @@ import { checkHost } from "./guard";
 import { HttpClient } from "./http";
 import { idempotencyKeyFor, type KeyedEvent } from "./idempotency";
 import { redact } from "./redact";
+import { within } from "./within";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -445,16 +446,6 @@ class FifoQueue<T> {
 /** Longest a close waits for aborted attempts and the target's close(): a stuck client must not stall a redeploy. */
 const CLOSE_WAIT_MS = 2000;
 
-/** `promise`, or undefined after `ms` — whichever comes first; the timer never keeps the process alive. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    const t = setTimeout(() => resolve(undefined), ms);
-    t.unref?.();
-    timer = t;
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function positive(value: number | undefined, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : fallback;
