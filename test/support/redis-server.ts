@@ -39,10 +39,17 @@ export class RedisServer {
     if (this.options.password) args.push("--requirepass", this.options.password);
     const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    const missing = new Promise<void>((_, reject) =>
+      child.once("error", (error: NodeJS.ErrnoException) =>
+        reject(error.code === "ENOENT" ? new Error("redis-server is not installed: the cluster-mode tests need Debian's (apt-get install -y redis-server)") : error),
+      ),
+    );
+    missing.catch(() => undefined);
     child.stdout?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
+      await Promise.race([missing, Promise.resolve()]);
       if (!this.running) throw new Error(`redis-server exited:\n${this.output}`);
       if (await this.answers()) return;
       await new Promise((r) => setTimeout(r, 50));
