@@ -274,9 +274,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
           const msg = RED.util.cloneMessage(entry.msg as any) as Record<string, any>;
           if (clustered) {
             clustered.assertRoom();
-            return void clustered.accept({ id: entry.id, acceptedAt: new Date().toISOString(), msg }, undefined).catch((error) =>
-              report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), undefined),
-            );
+            return toCluster(clustered, engine, entry.id, msg, undefined);
           }
           accept(engine, newJob(eventOfMessage(msg), new Date(), entry.id), msg, undefined);
         },
@@ -381,6 +379,13 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       // Another replica's failures and retries change the shared failed list: this replica's editors hear of it too.
       const stopListening = cluster?.connection.subscribe(failedChangedChannel(cluster.connection), (nodeId) => operationsOf(RED).failedChanged(nodeId));
 
+      /** Stores an accepted message in the cluster's queue (before its first attempt); any replica may then deliver it. */
+      function toCluster(delivery: ClusterDelivery<InputCallbacks>, running: DeliveryEngine<C, R>, id: string, msg: Record<string, any>, input: InputCallbacks | undefined): void {
+        delivery.accept({ id, acceptedAt: new Date().toISOString(), msg }, input).catch((error) =>
+          report(msg, failure(`${label}: Redis did not take the message: ${running.redact(String(error?.message ?? error))}`), input),
+        );
+      }
+
       /** Works this node's queue in Redis with the node's engine; outcomes go out from the replica that finished. */
       function clusterDelivery(lease: ClusterLease, running: DeliveryEngine<C, R>): ClusterDelivery<InputCallbacks> {
         let redisDown = false;
@@ -447,12 +452,7 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
             } catch (error) {
               return refused(msg, `${label}: ${(error as Error).message}`, { send, done });
             }
-            const entry: JournalEntry = { id: randomUUID(), acceptedAt: new Date().toISOString(), msg };
-            // Stored in Redis before the first attempt; any replica's worker may then deliver it.
-            clustered.accept(entry, { send, done }).catch((error) =>
-              report(msg, failure(`${label}: Redis did not take the message: ${engine!.redact(String(error?.message ?? error))}`), { send, done }),
-            );
-            return;
+            return toCluster(clustered, engine, randomUUID(), msg, { send, done });
           }
           // Journalled before the first attempt (in the write at the end of this tick).
           accept(engine, newJob(event), msg, { send, done });
