@@ -1,7 +1,8 @@
 /**
  * The Redis connection of a cluster-mode process: one command connection shared by every node (ioredis
- * queues commands while Redis is away and replays them when it is back), duplicates for BullMQ's blocking
- * reads, and the connection's health for the nodes' status.
+ * queues commands while Redis is away and replays them when it is back), a subscriber connection for the
+ * replicas' announcements, and the connection's health for the nodes' status. (BullMQ opens its own blocking
+ * connections beside the shared one.)
  */
 import { randomUUID } from "node:crypto";
 import os from "node:os";
@@ -20,7 +21,6 @@ export class ClusterConnection {
   private healthNow: RedisHealth = "connecting";
   private problemNow?: string;
   private readonly watchers = new Set<(health: RedisHealth, problem?: string) => void>();
-  private readonly duplicates = new Set<Redis>();
   /** The connection in subscriber mode (opened on the first subscription) and the listeners of each channel. */
   private subscriber?: Redis;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
@@ -52,19 +52,11 @@ export class ClusterConnection {
     return [this.settings.prefix, ...parts].join(":");
   }
 
-  /** A connection of its own (BullMQ workers block on theirs); closed with this one. */
-  duplicate(name: string): Redis {
-    const connection = this.connect(name);
-    connection.on("error", () => undefined); // the shared client reports the connection's health
-    this.duplicates.add(connection);
-    connection.once("end", () => this.duplicates.delete(connection));
-    return connection;
-  }
-
   /** Calls `listen` with every message published on `channel` (by any replica); returns the function that stops it. */
   subscribe(channel: string, listen: (message: string) => void): () => void {
     if (!this.subscriber) {
-      const subscriber = (this.subscriber = this.duplicate("cse-actions subscriber"));
+      const subscriber = (this.subscriber = this.connect("cse-actions subscriber"));
+      subscriber.on("error", () => undefined); // the shared client reports the connection's health
       subscriber.on("message", (on: string, message: string) => {
         for (const fn of this.listeners.get(on) ?? []) fn(message);
       });
@@ -92,7 +84,7 @@ export class ClusterConnection {
 
   async close(): Promise<void> {
     this.watchers.clear();
-    await Promise.allSettled([...this.duplicates, this.client].map(closeRedis));
+    await Promise.allSettled([this.subscriber, this.client].filter((c): c is Redis => c !== undefined).map(closeRedis));
   }
 
   private connect(name: string): Redis {
