@@ -95,8 +95,11 @@ export class FileJournal implements Journal {
   private readonly live = new Map<string, Live>();
   private liveBytes = 0;
   private fileBytes = 0;
-  /** Lines not yet written (accept and done lines, in order), their size in bytes, and who waits for them. */
-  private pending = "";
+  /**
+   * Lines not yet written (accept and done lines, in order, each encoded once: its length is its size in the file
+   * and the write takes it as it is), their size in bytes, and who waits for them.
+   */
+  private pending: Buffer[] = [];
   private pendingBytes = 0;
   private waiters: (() => void)[] = [];
   private flushScheduled = false;
@@ -143,11 +146,10 @@ export class FileJournal implements Journal {
       written?.();
       return;
     }
-    const line = lineOf(entry);
-    const bytes = Buffer.byteLength(line);
-    this.live.set(entry.id, { offset: this.fileBytes + this.pendingBytes, bytes });
-    this.liveBytes += bytes;
-    this.append(line, bytes);
+    const line = Buffer.from(lineOf(entry));
+    this.live.set(entry.id, { offset: this.fileBytes + this.pendingBytes, bytes: line.length });
+    this.liveBytes += line.length;
+    this.append(line);
     if (written) this.waiters.push(written);
   }
 
@@ -157,21 +159,20 @@ export class FileJournal implements Journal {
     this.live.delete(id);
     this.liveBytes -= live.bytes;
     if (!this.persistent) return;
-    const line = `{"done":${JSON.stringify(id)}}\n`;
-    this.append(line, Buffer.byteLength(line));
+    this.append(Buffer.from(`{"done":${JSON.stringify(id)}}\n`));
   }
 
   /**
    * Queues a line for the write at the end of this tick; a burst accepted in one tick is written in pieces of
    * about GROUP_BYTES, so it is never held (and copied for the write) as one big string.
    */
-  private append(line: string, bytes: number): void {
-    this.pending += line;
-    this.pendingBytes += bytes;
+  private append(line: Buffer): void {
+    this.pending.push(line);
+    this.pendingBytes += line.length;
     if (this.pendingBytes >= GROUP_BYTES) {
-      const text = this.pending;
+      const lines = this.pending;
       this.clearPending();
-      this.write(text);
+      this.write(lines);
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -192,10 +193,10 @@ export class FileJournal implements Journal {
           fs.ftruncateSync(this.fd!, 0);
           this.fileBytes = 0;
         });
-      } else if (this.pending) {
-        const text = this.pending;
+      } else if (this.pending.length > 0) {
+        const lines = this.pending;
         this.clearPending();
-        this.write(text);
+        this.write(lines);
         if (this.fileBytes >= this.compactBytes && this.liveBytes * 2 < this.fileBytes) this.rewrite();
       }
     }
@@ -206,7 +207,7 @@ export class FileJournal implements Journal {
   }
 
   private clearPending(): void {
-    this.pending = "";
+    this.pending = [];
     this.pendingBytes = 0;
   }
 
@@ -230,14 +231,11 @@ export class FileJournal implements Journal {
     fs.rmSync(this.file, { force: true });
   }
 
-  /** Appends `text`; returns the bytes written, undefined when the write failed (the journal is memory-only then). */
-  private write(text: string): number | undefined {
-    let written: number | undefined;
+  /** Appends `lines` in one write; when it fails, the journal is memory-only from then on. */
+  private write(lines: Buffer[]): void {
     this.guard(() => {
-      written = fs.writeSync(this.fd!, text);
-      this.fileBytes += written;
+      this.fileBytes += writeAll(this.fd!, lines);
     });
-    return written;
   }
 
   /** Replaces the file with the outstanding entries only (write aside, rename), then reopens it for appending. */
@@ -365,6 +363,18 @@ export function journalFile(dir: string, nodeId: string): string {
     name += /[A-Za-z0-9_.-]/.test(c) && !(name === "" && c === ".") ? c : `%${byte.toString(16).padStart(2, "0").toUpperCase()}`;
   }
   return path.join(dir, `${name || "%00"}.jsonl`);
+}
+
+/** Writes `lines` at the end of the file, one writev (a short write, which files hardly ever make, is finished). */
+function writeAll(fd: number, lines: Buffer[]): number {
+  let total = 0;
+  for (const line of lines) total += line.length;
+  let done = fs.writevSync(fd, lines);
+  if (done < total) {
+    const rest = Buffer.concat(lines, total);
+    while (done < total) done += fs.writeSync(fd, rest, done, total - done);
+  }
+  return total;
 }
 
 /** Copies `length` bytes at `position` of `source` to the end of what was written to `target`. */

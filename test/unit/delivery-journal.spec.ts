@@ -33,10 +33,15 @@ describe("delivery: journal", function () {
     expect(journal.recovered).to.deep.equal([]);
     const writes: number[] = [];
     const realWrite = fs.writeSync;
+    const realWritev = fs.writevSync;
     const written: string[] = [];
     (fs as any).writeSync = (...args: any[]) => {
       writes.push(args[0]);
       return (realWrite as any)(...args);
+    };
+    (fs as any).writevSync = (...args: any[]) => {
+      writes.push(args[0]);
+      return (realWritev as any)(...args);
     };
     try {
       journal.add(entry("a"), () => written.push(`a:${readJournal(file).entries.map((e) => e.id).join(",")}`));
@@ -47,6 +52,7 @@ describe("delivery: journal", function () {
       await tick();
     } finally {
       (fs as any).writeSync = realWrite;
+      (fs as any).writevSync = realWritev;
     }
     // One write for both; each callback ran once its line was in the file (what a kill -9 now would leave behind).
     expect(writes).to.have.length(1);
