@@ -113,6 +113,8 @@ export class DeliveryEngine<C, R = void> {
   private readonly idle = new Set<Promise<void>>();
   /** Backoffs that another job's success may end early (see wait()). */
   private readonly sleepers = new Set<AbortController>();
+  /** Stops each attempt under way (with the reason: a timeout, or the node closing). */
+  private readonly underWay = new Set<(reason: unknown) => void>();
   private readonly http: HttpClient;
   /** Holds attempts while the receiver is away, probing with one at a time (./breaker). */
   private readonly breaker: Breaker;
@@ -325,24 +327,24 @@ export class DeliveryEngine<C, R = void> {
     return result({ reason: short, error: `${this.options.label}: ${said}${this.redact(suffix)}` });
   }
 
-  /** One attempt, bounded by the timeout; a close aborts it. */
+  /**
+   * One attempt, bounded by the timeout; a close aborts it. Stopping it (timeout or close) aborts its request and
+   * ends it at once, even if the target does not heed the signal.
+   */
   private async attempt(job: DeliveryJob, attempt: number): Promise<Outcome> {
     if (this.closing.signal.aborted) throw new ClosedError();
     const controller = new AbortController();
-    const onClose = () => controller.abort(new ClosedError());
-    this.closing.signal.addEventListener("abort", onClose, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const timeout = new AttemptTimeout();
-        controller.abort(timeout);
-        reject(timeout);
-      }, this.timeoutMs);
-      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-    });
-    deadline.catch(() => undefined);
+    let end!: (reason: unknown) => void;
+    const ended = new Promise<never>((_, reject) => (end = reject));
+    ended.catch(() => undefined);
+    const stop = (reason: unknown) => {
+      controller.abort(reason);
+      end(reason);
+    };
+    const timer = setTimeout(() => stop(new AttemptTimeout()), this.timeoutMs);
+    this.underWay.add(stop);
     try {
-      return await Promise.race([this.once(job, attempt, controller.signal), deadline]);
+      return await Promise.race([this.once(job, attempt, controller.signal), ended]);
     } catch (error) {
       if (error instanceof ClosedError || this.closing.signal.aborted) throw new ClosedError();
       if (error instanceof AttemptTimeout || controller.signal.reason instanceof AttemptTimeout) {
@@ -351,7 +353,7 @@ export class DeliveryEngine<C, R = void> {
       return classifyError(error);
     } finally {
       clearTimeout(timer);
-      this.closing.signal.removeEventListener("abort", onClose);
+      this.underWay.delete(stop);
     }
   }
 
@@ -382,6 +384,7 @@ export class DeliveryEngine<C, R = void> {
    */
   async close(): Promise<void> {
     if (!this.closing.signal.aborted) this.closing.abort(new ClosedError());
+    for (const stop of this.underWay) stop(new ClosedError());
     this.breaker.abort(new ClosedError());
     const queued = this.waiting.takeAll();
     for (const pending of queued) {
