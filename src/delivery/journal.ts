@@ -164,7 +164,7 @@ export class FileJournal implements Journal {
 
   /**
    * Queues a line for the write at the end of this tick; a burst accepted in one tick is written in pieces of
-   * about GROUP_BYTES, so it is never held (and copied for the write) as one big string.
+   * about GROUP_BYTES, so it is never held all at once.
    */
   private append(line: Buffer): void {
     this.pending.push(line);
