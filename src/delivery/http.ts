@@ -1,13 +1,13 @@
 /**
- * The one HTTP client of every action node: node:http / node:https with keep-alive agents, no redirects,
- * text bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
+ * The one HTTP client of every action node: undici dispatchers with keep-alive pools, no redirects, text
+ * bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
  */
-import http from "node:http";
-import https from "node:https";
+import { buildConnector, type Dispatcher } from "undici";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
+import { Connections } from "./connections";
 import { checkHost, guardedLookup, isIpLiteral } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
-import { proxyAuthorization, proxyFor, TunnelAgent } from "./proxy";
+import { proxyAuthorization, proxyFor, tunnelConnector } from "./proxy";
 
 const USER_AGENT = "node-red-contrib-cse-actions";
 const DEFAULT_ACCEPT = "application/json, text/plain, */*";
@@ -62,12 +62,12 @@ export interface HttpClientOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** One per node: owns the node's agents; destroy() closes every pooled socket. */
+/** One per node: owns the node's keep-alive connections; destroy() closes them all. */
 export class HttpClient {
   private readonly allowMetadata: () => boolean;
   private readonly env: Record<string, string | undefined>;
   private readonly lookup;
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly pools = new Map<string, Connections>();
   private readonly tlsKeys = new WeakMap<TlsOptions, string>();
   private tlsCount = 0;
 
@@ -87,17 +87,17 @@ export class HttpClient {
     return key;
   }
 
-  private agent(secure: boolean, tunnel: URL | undefined, tlsOptions: TlsOptions | undefined): http.Agent {
-    const key = `${secure ? "https" : "http"}|${secure && tunnel ? tunnel.href : ""}|${secure ? this.tlsKey(tlsOptions) : ""}`;
-    let agent: http.Agent | undefined = this.agents.get(key);
-    if (!agent) {
-      const base = { keepAlive: true, lookup: this.lookup as any };
-      if (!secure) agent = new http.Agent(base);
-      else if (tunnel) agent = new TunnelAgent(tunnel, { ...base, ...tlsOptions });
-      else agent = new https.Agent({ ...base, ...tlsOptions });
-      this.agents.set(key, agent as http.Agent);
+  /** The connections made with these TLS options, direct or tunnelled through `tunnel` (https through a proxy). */
+  private connections(tunnel: URL | undefined, tlsOptions: TlsOptions | undefined): Connections {
+    const key = `${tunnel ? tunnel.href : ""}|${this.tlsKey(tlsOptions)}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      // No connect timeout of undici's own: the attempt's signal bounds the connection too.
+      const connect = tunnel ? tunnelConnector(tunnel, tlsOptions) : buildConnector({ ...tlsOptions, lookup: this.lookup, timeout: 0 });
+      pool = new Connections(connect);
+      this.pools.set(key, pool);
     }
-    return agent as http.Agent;
+    return pool;
   }
 
   /** Sends `req`; resolves with any HTTP answer, rejects on network errors, refusals and abort. */
@@ -111,40 +111,37 @@ export class HttpClient {
       await checkHost(url.hostname, this.allowMetadata());
       if (signal.aborted) throw new RequestCanceledError();
     }
-    const body = req.body;
     const headers = new HeaderSet();
     headers.set("User-Agent", USER_AGENT);
     if (req.headers) for (const name of Object.keys(req.headers)) headers.set(name, req.headers[name]);
     headers.set("Accept", DEFAULT_ACCEPT, false);
-    if (body !== undefined) headers.set("Content-Length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length), false);
     headers.set("Accept-Encoding", ACCEPT_ENCODING, false);
     // Credentials in the URL win over an Authorization header, as browsers and curl do.
     if (url.username || url.password) headers.set("Authorization", basicAuth(url));
-    const path = url.pathname + url.search;
-    const options: http.RequestOptions = { method: req.method ?? "POST", headers: headers.values };
-    let viaHttps = secure;
+    // undici writes Content-Length from the body it sends.
+    const request: Dispatcher.DispatchOptions = { method: req.method ?? "POST", headers: headers.values, body: req.body, origin: url.origin, path: url.pathname + url.search };
+    let pool: Connections;
     if (proxy && !secure) {
       // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.
       const auth = proxyAuthorization(proxy);
       if (auth) headers.set("Proxy-Authorization", auth);
       headers.set("Host", url.host, false);
-      viaHttps = proxy.protocol === "https:";
-      options.host = proxy.hostname.replace(/^\[|\]$/g, "");
-      options.port = Number(proxy.port) || (viaHttps ? 443 : 80);
-      options.path = `${url.protocol}//${url.host}${path}`;
-      options.agent = this.agent(viaHttps, undefined, undefined);
-    } else {
-      options.host = url.hostname.replace(/^\[|\]$/g, "");
-      options.port = url.port || undefined;
-      options.path = path;
-      options.agent = this.agent(secure, proxy, req.tls);
+      request.origin = proxy.origin;
+      request.path = `${url.protocol}//${url.host}${request.path}`;
+      pool = this.connections(undefined, undefined);
+    } else pool = this.connections(proxy, secure ? req.tls : undefined);
+    const origin = request.origin as string;
+    const connection = pool.take(origin);
+    try {
+      return await exchange({ dispatcher: connection, request, signal });
+    } finally {
+      pool.give(origin, connection);
     }
-    return exchange({ secure: viaHttps, options, body, signal });
   }
 
   destroy(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
   }
 }
 
@@ -166,7 +163,7 @@ const EDGE_BLANKS = /^[ \t]+|[ \t]+$/g;
 /**
  * Request headers merged by case-insensitive name (the first spelling is kept; a later value replaces an
  * earlier one unless `overwrite` is false). Values are cleaned as they always were: characters a header cannot carry are
- * dropped and surrounding blanks trimmed, so an odd credential never throws inside node:http.
+ * dropped and surrounding blanks trimmed, so an odd credential never throws inside the HTTP client.
  */
 class HeaderSet {
   readonly values: Record<string, string> = {};

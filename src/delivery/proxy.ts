@@ -1,12 +1,14 @@
 /**
- * Proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case names too, which win) and an https agent
- * that tunnels through an HTTP proxy with CONNECT.
+ * Proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case names too, which win), and CONNECT tunnels
+ * through them: an undici connector for the HTTP client, an https agent for the AWS SDK.
  */
 import http from "node:http";
 import https from "node:https";
-import net from "node:net";
+import net, { type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
+import { buildConnector } from "undici";
+import type { TlsOptions } from "../targets/types";
 
 type Env = Record<string, string | undefined>;
 
@@ -64,8 +66,69 @@ export function proxyAuthorization(proxy: URL): string | undefined {
 }
 
 /**
- * An https agent whose sockets are TLS sessions inside a CONNECT tunnel through `proxy`. Keep-alive pools
- * the tunnelled sockets like any others.
+ * Opens a CONNECT tunnel through `proxy` to `host:port`: calls back with the raw socket once the proxy answers
+ * 200, or with an `EPROXY` error (permanent for 403 and 407) when it refuses.
+ */
+function openTunnel(
+  proxy: URL,
+  target: { host: string; port: number; timeout?: number; signal?: AbortSignal },
+  done: (err: Error | null, socket?: Duplex) => void,
+): void {
+  const { host, port } = target;
+  const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  const headers: Record<string, string> = { Host: authority };
+  const auth = proxyAuthorization(proxy);
+  if (auth) headers["Proxy-Authorization"] = auth;
+  const request = (proxy.protocol === "https:" ? https : http).request({
+    host: proxy.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(proxy.port) || defaultPort(proxy.protocol),
+    method: "CONNECT",
+    path: authority,
+    headers,
+    agent: false,
+    timeout: target.timeout,
+  });
+  let settled = false;
+  const fail = (err: Error) => {
+    if (settled) return;
+    settled = true;
+    request.destroy();
+    done(err);
+  };
+  request.once("connect", (response, socket) => {
+    if (response.statusCode !== 200) {
+      socket.destroy();
+      const err: any = new Error(`proxy refused the tunnel: HTTP ${response.statusCode}`);
+      err.code = "EPROXY";
+      err.permanent = response.statusCode === 407 || response.statusCode === 403;
+      return fail(err);
+    }
+    settled = true;
+    done(null, socket);
+  });
+  request.once("error", fail);
+  request.once("timeout", () => fail(Object.assign(new Error("proxy did not answer CONNECT"), { code: "ETIMEDOUT" })));
+  target.signal?.addEventListener?.("abort", () => fail(new Error("aborted")), { once: true });
+  request.end();
+}
+
+/**
+ * An undici connector whose connections are TLS sessions (with `tlsOptions`) inside a CONNECT tunnel through
+ * `proxy`; the dispatcher pools the tunnelled connections like any others.
+ */
+export function tunnelConnector(proxy: URL, tlsOptions: TlsOptions | undefined): buildConnector.connector {
+  const connectTls = buildConnector({ ...tlsOptions, timeout: 0 });
+  return (options, callback) => {
+    openTunnel(proxy, { host: options.hostname, port: Number(options.port) || 443 }, (err, socket) => {
+      if (err) callback(err, null);
+      else connectTls({ ...options, protocol: "https:", httpSocket: socket as Socket }, callback);
+    });
+  };
+}
+
+/**
+ * An https agent whose sockets are TLS sessions inside a CONNECT tunnel through `proxy` (for the AWS SDK's
+ * node:https handler). Keep-alive pools the tunnelled sockets like any others.
  */
 export class TunnelAgent extends https.Agent {
   constructor(
@@ -79,43 +142,10 @@ export class TunnelAgent extends https.Agent {
     const done = callback ?? (() => undefined);
     const host = String(options.host ?? options.hostname);
     const port = Number(options.port) || 443;
-    const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-    const headers: Record<string, string> = { Host: authority };
-    const auth = proxyAuthorization(this.proxy);
-    if (auth) headers["Proxy-Authorization"] = auth;
-    const proxyTls = this.proxy.protocol === "https:";
-    const request = (proxyTls ? https : http).request({
-      host: this.proxy.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(this.proxy.port) || defaultPort(this.proxy.protocol),
-      method: "CONNECT",
-      path: authority,
-      headers,
-      agent: false,
-      timeout: options.timeout,
+    openTunnel(this.proxy, { host, port, timeout: options.timeout, signal: options.signal }, (err, socket) => {
+      if (err) return done(err, undefined as unknown as Duplex);
+      done(null, tls.connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) }));
     });
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      request.destroy();
-      done(err, undefined as unknown as Duplex);
-    };
-    request.once("connect", (response, socket) => {
-      if (response.statusCode !== 200) {
-        socket.destroy();
-        const err: any = new Error(`proxy refused the tunnel: HTTP ${response.statusCode}`);
-        err.code = "EPROXY";
-        err.permanent = response.statusCode === 407 || response.statusCode === 403;
-        return fail(err);
-      }
-      const secure = tls.connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) });
-      settled = true;
-      done(null, secure);
-    });
-    request.once("error", fail);
-    request.once("timeout", () => fail(Object.assign(new Error("proxy did not answer CONNECT"), { code: "ETIMEDOUT" })));
-    options.signal?.addEventListener?.("abort", () => fail(new Error("aborted")), { once: true });
-    request.end();
     return undefined;
   }
 }

@@ -2,6 +2,7 @@ import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
 import { expect } from "chai";
+import { Client } from "undici";
 import { classifyError } from "../../src/delivery/classify";
 import { HttpClient } from "../../src/delivery/http";
 import { exchange, MAX_ANSWER_BYTES } from "../../src/delivery/http-request";
@@ -70,7 +71,7 @@ async function rawServer(reply: string | Buffer, after: (socket: net.Socket) => 
 
 const never = () => new AbortController().signal;
 
-describe("delivery: HTTP client (node:http)", function () {
+describe("delivery: HTTP client (undici)", function () {
   let client: HttpClient;
   beforeEach(function () {
     client = new HttpClient({ env: {} });
@@ -193,11 +194,11 @@ describe("delivery: HTTP client (node:http)", function () {
 
   it("refuses an answer over the size limit (permanent) and accepts one exactly at it", async function () {
     const peer = await server((req, res) => res.end("x".repeat(Number(req.headers["x-size"]))));
+    const dispatcher = new Client(peer.url);
     const send = (size: number) =>
       exchange({
-        secure: false,
-        options: { host: "127.0.0.1", port: peer.port, path: "/", method: "POST", headers: { "X-Size": String(size) } },
-        body: undefined,
+        dispatcher,
+        request: { origin: peer.url, path: "/", method: "POST", headers: { "X-Size": String(size) } },
         signal: never(),
         maxAnswerBytes: 1000,
       });
@@ -210,6 +211,7 @@ describe("delivery: HTTP client (node:http)", function () {
       expect(err).to.include({ code: "ERR_BAD_RESPONSE", message: "maxContentLength size of 1000 exceeded" });
       expect(classifyError(err)).to.include({ kind: "permanent", code: "ERR_BAD_RESPONSE" });
     } finally {
+      await dispatcher.destroy();
       await peer.close();
     }
   });
@@ -217,17 +219,18 @@ describe("delivery: HTTP client (node:http)", function () {
   it("applies the size limit after decompression (a small gzip bomb is refused)", async function () {
     const bomb = zlib.gzipSync(Buffer.alloc(5000, 0x61));
     const peer = await server((_req, res) => res.writeHead(200, { "Content-Encoding": "gzip" }).end(bomb));
+    const dispatcher = new Client(peer.url);
     try {
       const err = await exchange({
-        secure: false,
-        options: { host: "127.0.0.1", port: peer.port, path: "/", method: "GET" },
-        body: undefined,
+        dispatcher,
+        request: { origin: peer.url, path: "/", method: "GET" },
         signal: never(),
         maxAnswerBytes: 1000,
       }).catch((e) => e);
       expect(bomb.length).to.be.lessThan(1000);
       expect(err).to.include({ code: "ERR_BAD_RESPONSE" });
     } finally {
+      await dispatcher.destroy();
       await peer.close();
     }
   });
