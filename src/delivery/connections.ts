@@ -6,6 +6,7 @@
  * request sent as soon as the previous one settles opens a second connection; and a Client whose request was
  * aborted reconnects for it (nodejs/undici#5845), where destroying the Client drops the connection for good.
  */
+import type { Socket } from "node:net";
 import { Client, type buildConnector } from "undici";
 
 /** The attempt's signal is the only timeout, as it was with node:http: undici's own are off. */
@@ -15,7 +16,11 @@ export class Connections {
   private readonly idle = new Map<string, Client[]>();
   private readonly open = new Set<Client>();
 
-  constructor(private readonly connect: buildConnector.connector) {}
+  private readonly connect: buildConnector.connector;
+
+  constructor(connect: buildConnector.connector) {
+    this.connect = keepingFirstError(connect);
+  }
 
   /** A connection to `origin` for one exchange: the last one given back, or a new one. */
   take(origin: string): Client {
@@ -43,4 +48,23 @@ export class Connections {
     this.open.clear();
     this.idle.clear();
   }
+}
+
+/**
+ * A connector whose sockets hand their first error on: undici reports a socket that errored and then ended
+ * (a TLS 1.3 server refusing a missing client certificate sends its alert after the handshake) with its own
+ * "other side closed", losing the alert; this sets the first error as that later error's `cause`.
+ */
+function keepingFirstError(connect: buildConnector.connector): buildConnector.connector {
+  return (options, callback) =>
+    connect(options, (err, socket) => {
+      if (socket) {
+        let first: Error | undefined;
+        (socket as Socket).prependListener("error", (e: Error & { cause?: unknown }) => {
+          if (!first) first = e;
+          else if (e !== first && e.cause === undefined) e.cause = first;
+        });
+      }
+      (callback as (err: Error | null, socket: unknown) => void)(err, socket);
+    });
 }

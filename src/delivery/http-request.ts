@@ -108,13 +108,13 @@ function withMessage(err: any): Error {
 const CLOSED_CODES = new Set(["UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED", "UND_ERR_RES_CONTENT_LENGTH_MISMATCH"]);
 
 /**
- * A failure as the retry rules know it: a connection closed before the answer is a hang-up, one closed during
- * it (or any failure once the answer has started) cuts the answer short; the socket's own errors
- * (ECONNREFUSED, TLS, the metadata guard's refusal …) pass through.
+ * A failure as the retry rules know it: a connection closed before the answer is a hang-up (or the socket
+ * error that closed it, e.g. a TLS alert), one closed during it (or any failure once the answer has started)
+ * cuts the answer short; the socket's own errors (ECONNREFUSED, TLS, the metadata guard's refusal …) pass through.
  */
 function failureOf(err: any, answerStarted: boolean): Error {
   if (answerStarted) return new AnswerCutShortError();
-  if (CLOSED_CODES.has(err?.code)) return new ConnectionClosedError();
+  if (CLOSED_CODES.has(err?.code)) return typeof err.cause?.code === "string" ? withMessage(err.cause) : new ConnectionClosedError();
   return withMessage(err);
 }
 
