@@ -5,9 +5,9 @@
 import { buildConnector, type Dispatcher } from "undici";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
 import { Connections } from "./connections";
-import { checkHost, guardedLookup, isIpLiteral } from "./guard";
+import { checkHost, guardedLookup, isIpLiteral, isMetadataAddress } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
-import { proxyAuthorization, proxyFor, tunnelConnector } from "./proxy";
+import { proxyAuthorization, proxyEnvironment, type ProxyEnvironment, proxyFor, tunnelConnector } from "./proxy";
 
 const USER_AGENT = "node-red-contrib-cse-actions";
 const DEFAULT_ACCEPT = "application/json, text/plain, */*";
@@ -59,13 +59,33 @@ export function checkSecureUrl(value: unknown, field: string): URL {
 export interface HttpClientOptions {
   /** Read on every connection, so a changed setting takes effect without a restart. */
   allowMetadataAddresses?: () => boolean;
+  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read, once, when the client is made (default process.env). */
   env?: Record<string, string | undefined>;
+}
+
+/** A node's URLs are few and fixed: more distinct ones than this (per-indicator look-ups) start the cache afresh. */
+const MAX_ROUTES = 100;
+
+interface Route {
+  hostname: string;
+  /** Check the host against the metadata guard before each request (see `route`). */
+  checkUpFront: boolean;
+  secure: boolean;
+  /** Where the connection goes: the target, or the proxy for plain http through one. */
+  origin: string;
+  path: string;
+  authorization: string | undefined;
+  /** The proxy for this URL, if any (a CONNECT tunnel for https). */
+  proxy: URL | undefined;
+  /** Set for plain http through a proxy: the headers the proxy needs. */
+  viaProxy?: { authorization: string | undefined; host: string };
 }
 
 /** One per node: owns the node's keep-alive connections; destroy() closes them all. */
 export class HttpClient {
   private readonly allowMetadata: () => boolean;
-  private readonly env: Record<string, string | undefined>;
+  private readonly proxyEnv: ProxyEnvironment;
+  private readonly routes = new Map<string, Route>();
   private readonly lookup;
   private readonly pools = new Map<string, Connections>();
   private readonly tlsKeys = new WeakMap<TlsOptions, string>();
@@ -73,7 +93,7 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions = {}) {
     this.allowMetadata = options.allowMetadataAddresses ?? (() => false);
-    this.env = options.env ?? process.env;
+    this.proxyEnv = proxyEnvironment(options.env ?? process.env);
     this.lookup = guardedLookup(this.allowMetadata);
   }
 
@@ -100,15 +120,44 @@ export class HttpClient {
     return pool;
   }
 
-  /** Sends `req`; resolves with any HTTP answer, rejects on network errors, refusals and abort. */
-  async request(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
-    const url = new URL(req.url);
+  /** Where a URL's requests go, worked out once per URL (parsing, proxy, credentials) and kept. */
+  private route(href: string): Route {
+    let route = this.routes.get(href);
+    if (route) return route;
+    const url = new URL(href);
     const secure = url.protocol === "https:";
     if (!secure && url.protocol !== "http:") throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: "ERR_BAD_REQUEST" });
-    const proxy = proxyFor(url, this.env);
-    // IP literals never reach `lookup`, and a proxy resolves the target's name itself: check those up front.
-    if (proxy || isIpLiteral(url.hostname)) {
-      await checkHost(url.hostname, this.allowMetadata());
+    const proxy = proxyFor(url, this.proxyEnv);
+    const path = url.pathname + url.search;
+    const literal = isIpLiteral(url.hostname);
+    route = {
+      hostname: url.hostname,
+      // IP literals never reach `lookup`, and a proxy resolves the target's name itself: those are checked up
+      // front (a literal that is not a metadata address needs no check: it cannot change).
+      checkUpFront: literal ? isMetadataAddress(url.hostname) : proxy !== undefined,
+      secure,
+      origin: url.origin,
+      path,
+      // Credentials in the URL win over an Authorization header, as browsers and curl do.
+      authorization: url.username || url.password ? basicAuth(url) : undefined,
+      proxy,
+    };
+    if (proxy && !secure) {
+      // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.
+      route.origin = proxy.origin;
+      route.path = `${url.protocol}//${url.host}${path}`;
+      route.viaProxy = { authorization: proxyAuthorization(proxy), host: url.host };
+    }
+    if (this.routes.size >= MAX_ROUTES) this.routes.clear();
+    this.routes.set(href, route);
+    return route;
+  }
+
+  /** Sends `req`; resolves with any HTTP answer, rejects on network errors, refusals and abort. */
+  async request(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+    const route = this.route(req.url);
+    if (route.checkUpFront) {
+      await checkHost(route.hostname, this.allowMetadata());
       if (signal.aborted) throw new RequestCanceledError();
     }
     const headers = new HeaderSet();
@@ -116,26 +165,20 @@ export class HttpClient {
     if (req.headers) for (const name of Object.keys(req.headers)) headers.set(name, req.headers[name]);
     headers.set("Accept", DEFAULT_ACCEPT, false);
     headers.set("Accept-Encoding", ACCEPT_ENCODING, false);
-    // Credentials in the URL win over an Authorization header, as browsers and curl do.
-    if (url.username || url.password) headers.set("Authorization", basicAuth(url));
-    // undici writes Content-Length from the body it sends.
-    const request: Dispatcher.DispatchOptions = { method: req.method ?? "POST", headers: headers.values, body: req.body, origin: url.origin, path: url.pathname + url.search };
+    if (route.authorization) headers.set("Authorization", route.authorization);
     let pool: Connections;
-    if (proxy && !secure) {
-      // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.
-      const auth = proxyAuthorization(proxy);
-      if (auth) headers.set("Proxy-Authorization", auth);
-      headers.set("Host", url.host, false);
-      request.origin = proxy.origin;
-      request.path = `${url.protocol}//${url.host}${request.path}`;
+    if (route.viaProxy) {
+      if (route.viaProxy.authorization) headers.set("Proxy-Authorization", route.viaProxy.authorization);
+      headers.set("Host", route.viaProxy.host, false);
       pool = this.connections(undefined, undefined);
-    } else pool = this.connections(proxy, secure ? req.tls : undefined);
-    const origin = request.origin as string;
-    const connection = pool.take(origin);
+    } else pool = this.connections(route.proxy, route.secure ? req.tls : undefined);
+    // undici writes Content-Length from the body it sends.
+    const request: Dispatcher.DispatchOptions = { origin: route.origin, path: route.path, method: req.method ?? "POST", headers: headers.values, body: req.body };
+    const connection = pool.take(route.origin);
     try {
       return await exchange({ dispatcher: connection, request, signal });
     } finally {
-      pool.give(origin, connection);
+      pool.give(route.origin, connection);
     }
   }
 

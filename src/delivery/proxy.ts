@@ -45,6 +45,13 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
     });
 }
 
+export type ProxyEnvironment = Readonly<Record<"https_proxy" | "http_proxy" | "no_proxy", string | undefined>>;
+
+/** The three proxy settings of `env`, read now (the lower-case names win). */
+export function proxyEnvironment(env: Env): ProxyEnvironment {
+  return { https_proxy: envValue(env, "https_proxy"), http_proxy: envValue(env, "http_proxy"), no_proxy: envValue(env, "no_proxy") };
+}
+
 /** The proxy URL to use for `target`, or undefined for a direct connection. */
 export function proxyFor(target: URL, env: Env = process.env): URL | undefined {
   if (bypassesProxy(target, envValue(env, "no_proxy"))) return undefined;
