@@ -7,7 +7,7 @@ import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from 
 import { Connections } from "./connections";
 import { checkHost, guardedLookup, isIpLiteral, isMetadataAddress } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
-import { proxyAuthorization, proxyEnvironment, type ProxyEnvironment, proxyFor, tunnelConnector } from "./proxy";
+import { proxyAuthorization, proxyEnvironment, type ProxyEnvironment, proxyFor, sameProxyEnvironment, tunnelConnector } from "./proxy";
 
 const USER_AGENT = "node-red-contrib-cse-actions";
 const DEFAULT_ACCEPT = "application/json, text/plain, */*";
@@ -59,7 +59,7 @@ export function checkSecureUrl(value: unknown, field: string): URL {
 export interface HttpClientOptions {
   /** Read on every connection, so a changed setting takes effect without a restart. */
   allowMetadataAddresses?: () => boolean;
-  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read, once, when the client is made (default process.env). */
+  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read, on every request (default process.env). */
   env?: Record<string, string | undefined>;
 }
 
@@ -77,6 +77,8 @@ interface Route {
   authorization: string | undefined;
   /** The proxy for this URL, if any (a CONNECT tunnel for https). */
   proxy: URL | undefined;
+  /** The proxy settings this route was worked out with. */
+  proxyEnv: ProxyEnvironment;
   /** Set for plain http through a proxy: the headers the proxy needs. */
   viaProxy?: { authorization: string | undefined; host: string };
 }
@@ -84,7 +86,7 @@ interface Route {
 /** One per node: owns the node's keep-alive connections; destroy() closes them all. */
 export class HttpClient {
   private readonly allowMetadata: () => boolean;
-  private readonly proxyEnv: ProxyEnvironment;
+  private readonly env: Record<string, string | undefined>;
   private readonly routes = new Map<string, Route>();
   private readonly lookup;
   private readonly pools = new Map<string, Connections>();
@@ -93,7 +95,7 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions = {}) {
     this.allowMetadata = options.allowMetadataAddresses ?? (() => false);
-    this.proxyEnv = proxyEnvironment(options.env ?? process.env);
+    this.env = options.env ?? process.env;
     this.lookup = guardedLookup(this.allowMetadata);
   }
 
@@ -120,14 +122,18 @@ export class HttpClient {
     return pool;
   }
 
-  /** Where a URL's requests go, worked out once per URL (parsing, proxy, credentials) and kept. */
+  /**
+   * Where a URL's requests go, worked out once per URL (parsing, proxy, credentials) and kept while the proxy
+   * settings stay as they were.
+   */
   private route(href: string): Route {
+    const proxyEnv = proxyEnvironment(this.env);
     let route = this.routes.get(href);
-    if (route) return route;
+    if (route && sameProxyEnvironment(route.proxyEnv, proxyEnv)) return route;
     const url = new URL(href);
     const secure = url.protocol === "https:";
     if (!secure && url.protocol !== "http:") throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: "ERR_BAD_REQUEST" });
-    const proxy = proxyFor(url, this.proxyEnv);
+    const proxy = proxyFor(url, proxyEnv);
     const path = url.pathname + url.search;
     const literal = isIpLiteral(url.hostname);
     route = {
@@ -141,6 +147,7 @@ export class HttpClient {
       // Credentials in the URL win over an Authorization header, as browsers and curl do.
       authorization: url.username || url.password ? basicAuth(url) : undefined,
       proxy,
+      proxyEnv,
     };
     if (proxy && !secure) {
       // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.

@@ -47,9 +47,17 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
 
 export type ProxyEnvironment = Readonly<Record<"https_proxy" | "http_proxy" | "no_proxy", string | undefined>>;
 
-/** The three proxy settings of `env`, read now (the lower-case names win). */
+/** The three proxy settings of `env` as they are now (the lower-case names win). */
 export function proxyEnvironment(env: Env): ProxyEnvironment {
-  return { https_proxy: envValue(env, "https_proxy"), http_proxy: envValue(env, "http_proxy"), no_proxy: envValue(env, "no_proxy") };
+  return {
+    https_proxy: env.https_proxy ?? env.HTTPS_PROXY,
+    http_proxy: env.http_proxy ?? env.HTTP_PROXY,
+    no_proxy: env.no_proxy ?? env.NO_PROXY,
+  };
+}
+
+export function sameProxyEnvironment(a: ProxyEnvironment, b: ProxyEnvironment): boolean {
+  return a.https_proxy === b.https_proxy && a.http_proxy === b.http_proxy && a.no_proxy === b.no_proxy;
 }
 
 /** The proxy URL to use for `target`, or undefined for a direct connection. */
