@@ -6,6 +6,7 @@
 import zlib from "node:zlib";
 import type { Dispatcher } from "undici";
 import type { HttpAnswer } from "../targets/types";
+import type { Connection } from "./connections";
 
 /** Answers bigger than this (after decompression) are not read into memory. */
 export const MAX_ANSWER_BYTES = 10 * 1024 * 1024;
@@ -50,8 +51,8 @@ export class ConnectionClosedError extends Error {
 }
 
 export interface Exchange {
-  /** One connection (an undici Client): it is destroyed when the exchange is abandoned half-way. */
-  dispatcher: Dispatcher;
+  /** One connection: dropped when the exchange is abandoned half-way. */
+  connection: Connection;
   /** `origin`, `path` (absolute-form through a proxy), `method`, `headers`, `body`. */
   request: Dispatcher.DispatchOptions;
   signal: AbortSignal;
@@ -131,7 +132,7 @@ class AnswerReader implements Dispatcher.DispatchHandler {
   private size = 0;
 
   constructor(
-    private readonly dispatcher: Dispatcher,
+    private readonly connection: Connection,
     private readonly signal: AbortSignal,
     private readonly limit: number,
     private readonly resolve: (answer: HttpAnswer) => void,
@@ -196,19 +197,19 @@ class AnswerReader implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.signal.removeEventListener("abort", this);
-    if (drop && !this.complete) void this.dispatcher.destroy(err).catch(() => undefined);
+    if (drop && !this.complete) this.connection.drop(err);
     this.reject(err);
   }
 }
 
 /** Sends one request; resolves with any status, rejects on network errors, oversize answers and abort. */
-export function exchange({ dispatcher, request, signal, maxAnswerBytes = MAX_ANSWER_BYTES }: Exchange): Promise<HttpAnswer> {
+export function exchange({ connection, request, signal, maxAnswerBytes = MAX_ANSWER_BYTES }: Exchange): Promise<HttpAnswer> {
   return new Promise<HttpAnswer>((resolve, reject) => {
     if (signal.aborted) return reject(new RequestCanceledError());
-    const reader = new AnswerReader(dispatcher, signal, maxAnswerBytes, resolve, reject);
+    const reader = new AnswerReader(connection, signal, maxAnswerBytes, resolve, reject);
     signal.addEventListener("abort", reader, { once: true });
     try {
-      dispatcher.dispatch(request, reader);
+      connection.dispatch(request, reader);
     } catch (err) {
       reader.fail(err as Error);
     }

@@ -4,7 +4,7 @@
  */
 import { buildConnector, type Dispatcher } from "undici";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
-import { Connections } from "./connections";
+import { Connections, type Connector } from "./connections";
 import { checkHost, guardedLookup, isIpLiteral, isMetadataAddress } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
 import { proxyAuthorization, proxyEnvironment, type ProxyEnvironment, proxyFor, sameProxyEnvironment, tunnelConnector } from "./proxy";
@@ -115,8 +115,8 @@ export class HttpClient {
     let pool = this.pools.get(key);
     if (!pool) {
       // No connect timeout of undici's own: the attempt's signal bounds the connection too.
-      const connect = tunnel ? tunnelConnector(tunnel, tlsOptions) : buildConnector({ ...tlsOptions, lookup: this.lookup, timeout: 0 });
-      pool = new Connections(connect);
+      const connector = tunnel ? tunnelConnector(tunnel, tlsOptions) : (buildConnector({ ...tlsOptions, lookup: this.lookup, timeout: 0 }) as Connector);
+      pool = new Connections(connector);
       this.pools.set(key, pool);
     }
     return pool;
@@ -183,7 +183,7 @@ export class HttpClient {
     const request: Dispatcher.DispatchOptions = { origin: route.origin, path: route.path, method: req.method ?? "POST", headers: headers.values, body: req.body };
     const connection = pool.take(route.origin);
     try {
-      return await exchange({ dispatcher: connection, request, signal });
+      return await exchange({ connection, request, signal });
     } finally {
       pool.give(route.origin, connection);
     }

@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { buildConnector } from "undici";
 import type { TlsOptions } from "../targets/types";
+import type { Connecting, Connector } from "./connections";
 
 type Env = Record<string, string | undefined>;
 
@@ -129,15 +130,23 @@ function openTunnel(
 
 /**
  * An undici connector whose connections are TLS sessions (with `tlsOptions`) inside a CONNECT tunnel through
- * `proxy`; the dispatcher pools the tunnelled connections like any others.
+ * `proxy`; the connections are pooled like any others. It returns a handle that gives the attempt up.
  */
-export function tunnelConnector(proxy: URL, tlsOptions: TlsOptions | undefined): buildConnector.connector {
+export function tunnelConnector(proxy: URL, tlsOptions: TlsOptions | undefined): Connector {
   const connectTls = buildConnector({ ...tlsOptions, timeout: 0 });
   return (options, callback) => {
-    openTunnel(proxy, { host: options.hostname, port: Number(options.port) || 443 }, (err, socket) => {
-      if (err) callback(err, null);
-      else connectTls({ ...options, protocol: "https:", httpSocket: socket as Socket }, callback);
+    const giveUp = new AbortController();
+    let secure: Connecting | undefined;
+    openTunnel(proxy, { host: options.hostname, port: Number(options.port) || 443, signal: giveUp.signal }, (err, socket) => {
+      if (err) return callback(err, null);
+      secure = connectTls({ ...options, protocol: "https:", httpSocket: socket as Socket }, callback) as Connecting | undefined;
     });
+    return {
+      destroy(error?: Error) {
+        giveUp.abort(error);
+        secure?.destroy(error);
+      },
+    };
   };
 }
 
