@@ -7,7 +7,7 @@ import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from 
 import { Connections, type Connector } from "./connections";
 import { checkHost, guardedLookup, isIpLiteral, isMetadataAddress } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
-import { proxyAuthorization, proxyEnvironment, type ProxyEnvironment, proxyFor, sameProxyEnvironment, tunnelConnector } from "./proxy";
+import { proxyAuthorization, proxyOf, type ProxySettings, proxySettings, sameProxySettings, tunnelConnector } from "./proxy";
 
 const USER_AGENT = "node-red-contrib-cse-actions";
 const DEFAULT_ACCEPT = "application/json, text/plain, */*";
@@ -78,7 +78,7 @@ interface Route {
   /** The proxy for this URL, if any (a CONNECT tunnel for https). */
   proxy: URL | undefined;
   /** The proxy settings this route was worked out with. */
-  proxyEnv: ProxyEnvironment;
+  proxySettings: ProxySettings;
   /** Set for plain http through a proxy: the headers the proxy needs. */
   viaProxy?: { authorization: string | undefined; host: string };
 }
@@ -127,13 +127,13 @@ export class HttpClient {
    * settings stay as they were.
    */
   private route(href: string): Route {
-    const proxyEnv = proxyEnvironment(this.env);
     let route = this.routes.get(href);
-    if (route && sameProxyEnvironment(route.proxyEnv, proxyEnv)) return route;
+    if (route && sameProxySettings(route.proxySettings, this.env, route.secure)) return route;
     const url = new URL(href);
     const secure = url.protocol === "https:";
     if (!secure && url.protocol !== "http:") throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: "ERR_BAD_REQUEST" });
-    const proxy = proxyFor(url, proxyEnv);
+    const settings = proxySettings(this.env, secure);
+    const proxy = proxyOf(url, settings);
     const path = url.pathname + url.search;
     const literal = isIpLiteral(url.hostname);
     route = {
@@ -147,7 +147,7 @@ export class HttpClient {
       // Credentials in the URL win over an Authorization header, as browsers and curl do.
       authorization: url.username || url.password ? basicAuth(url) : undefined,
       proxy,
-      proxyEnv,
+      proxySettings: settings,
     };
     if (proxy && !secure) {
       // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.

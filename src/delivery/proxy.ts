@@ -13,8 +13,7 @@ import type { Connecting, Connector } from "./connections";
 
 type Env = Record<string, string | undefined>;
 
-function envValue(env: Env, name: string): string | undefined {
-  const value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+function trimmed(value: string | undefined): string | undefined {
   return value && value.trim() ? value.trim() : undefined;
 }
 
@@ -46,25 +45,34 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
     });
 }
 
-export type ProxyEnvironment = Readonly<Record<"https_proxy" | "http_proxy" | "no_proxy", string | undefined>>;
-
-/** The three proxy settings of `env` as they are now (the lower-case names win). */
-export function proxyEnvironment(env: Env): ProxyEnvironment {
-  return {
-    https_proxy: env.https_proxy ?? env.HTTPS_PROXY,
-    http_proxy: env.http_proxy ?? env.HTTP_PROXY,
-    no_proxy: env.no_proxy ?? env.NO_PROXY,
-  };
+/** The proxy settings that apply to a URL of one scheme, as read from the environment (not yet trimmed). */
+export interface ProxySettings {
+  proxy: string | undefined;
+  noProxy: string | undefined;
 }
 
-export function sameProxyEnvironment(a: ProxyEnvironment, b: ProxyEnvironment): boolean {
-  return a.https_proxy === b.https_proxy && a.http_proxy === b.http_proxy && a.no_proxy === b.no_proxy;
+/** The settings for `https:` (`secure`) or `http:` URLs in `env` as they are now; the lower-case names win. */
+export function proxySettings(env: Env, secure: boolean): ProxySettings {
+  return { proxy: secure ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY), noProxy: env.no_proxy ?? env.NO_PROXY };
+}
+
+/** True while `env` still holds `settings` (read without allocating: this runs for every request). */
+export function sameProxySettings(settings: ProxySettings, env: Env, secure: boolean): boolean {
+  return (
+    settings.noProxy === (env.no_proxy ?? env.NO_PROXY) &&
+    settings.proxy === (secure ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY))
+  );
 }
 
 /** The proxy URL to use for `target`, or undefined for a direct connection. */
 export function proxyFor(target: URL, env: Env = process.env): URL | undefined {
-  if (bypassesProxy(target, envValue(env, "no_proxy"))) return undefined;
-  const raw = target.protocol === "https:" ? envValue(env, "https_proxy") : envValue(env, "http_proxy");
+  return proxyOf(target, proxySettings(env, target.protocol === "https:"));
+}
+
+/** The proxy URL to use for `target` under `settings` (those for its scheme), or undefined. */
+export function proxyOf(target: URL, settings: ProxySettings): URL | undefined {
+  if (bypassesProxy(target, trimmed(settings.noProxy))) return undefined;
+  const raw = trimmed(settings.proxy);
   if (!raw) return undefined;
   try {
     return new URL(raw.includes("://") ? raw : `http://${raw}`);
