@@ -10,7 +10,10 @@
 import type { Socket } from "node:net";
 import { Client, errors, type buildConnector } from "undici";
 
-/** The attempt's signal is the only timeout, as it was with node:http: undici's own are off. */
+/**
+ * The attempt's signal is the only timeout, as it was with node:http: undici's own are off. An idle connection
+ * closes after undici's keep-alive timeout (4 s, or what the server's Keep-Alive header says, less 2 s).
+ */
 const CLIENT_OPTIONS = { headersTimeout: 0, bodyTimeout: 0 };
 
 /** What a connector is connecting (a socket, or a tunnel being opened), so that it can be given up. */

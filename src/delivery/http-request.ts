@@ -105,8 +105,8 @@ function withMessage(err: any): Error {
   return err;
 }
 
-/** undici's codes for a connection that closed under a request, before or during its answer. */
-const CLOSED_CODES = new Set(["UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED", "UND_ERR_RES_CONTENT_LENGTH_MISMATCH"]);
+/** undici's codes for a connection that closed (or was closed by destroy()) under a request. */
+const CLOSED_CODES = new Set(["UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED"]);
 
 /**
  * A failure as the retry rules know it: a connection closed before the answer is a hang-up (or the socket

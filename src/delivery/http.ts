@@ -1,6 +1,6 @@
 /**
- * The one HTTP client of every action node: undici dispatchers with keep-alive pools, no redirects, text
- * bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
+ * The one HTTP client of every action node: undici, with keep-alive connections per node (./connections), no
+ * redirects, text bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
  */
 import { buildConnector, type Dispatcher } from "undici";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
