@@ -1,12 +1,12 @@
 /**
- * One HTTP/1.1 exchange on node:http / node:https: sends the body as given, reads the whole answer as UTF-8
- * text (decompressed, capped), follows no redirect, and settles once — with the answer, with the socket's own
- * error, or with a cancel error when the signal aborts.
+ * One HTTP/1.1 exchange on an undici dispatcher: sends the body as given, reads the whole answer as UTF-8 text
+ * (decompressed, capped), follows no redirect, and settles once — with the answer, with the connection's error
+ * (in the codes node:http gives, which the retry rules read), or with a cancel error when the signal aborts.
  */
-import http from "node:http";
-import https from "node:https";
 import zlib from "node:zlib";
+import type { Dispatcher } from "undici";
 import type { HttpAnswer } from "../targets/types";
+import type { Connection } from "./connections";
 
 /** Answers bigger than this (after decompression) are not read into memory. */
 export const MAX_ANSWER_BYTES = 10 * 1024 * 1024;
@@ -41,10 +41,20 @@ export class AnswerCutShortError extends Error {
   }
 }
 
+/** Rejected when the connection closes before any answer arrives (classified retry, as node:http's hang-up). */
+export class ConnectionClosedError extends Error {
+  readonly code = "ECONNRESET";
+  constructor() {
+    super("socket hang up");
+    this.name = "ConnectionClosedError";
+  }
+}
+
 export interface Exchange {
-  secure: boolean;
-  options: http.RequestOptions;
-  body: string | Buffer | undefined;
+  /** One connection: dropped when the exchange is abandoned half-way. */
+  connection: Connection;
+  /** `origin`, `path` (absolute-form through a proxy), `method`, `headers`, `body`. */
+  request: Dispatcher.DispatchOptions;
   signal: AbortSignal;
   maxAnswerBytes?: number;
 }
@@ -95,79 +105,114 @@ function withMessage(err: any): Error {
   return err;
 }
 
-const SOCKET_KEEPALIVE_MS = 60_000;
+/** undici's codes for a connection that closed (or was closed by destroy()) under a request. */
+const CLOSED_CODES = new Set(["UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED"]);
+
+/**
+ * A failure as the retry rules know it: a connection closed before the answer is a hang-up (or the socket
+ * error that closed it, e.g. a TLS alert), one closed during it (or any failure once the answer has started)
+ * cuts the answer short; the socket's own errors (ECONNREFUSED, TLS, the metadata guard's refusal …) pass through.
+ */
+function failureOf(err: any, answerStarted: boolean): Error {
+  if (answerStarted) return new AnswerCutShortError();
+  if (CLOSED_CODES.has(err?.code)) return typeof err.cause?.code === "string" ? withMessage(err.cause) : new ConnectionClosedError();
+  return withMessage(err);
+}
+
+/**
+ * The dispatch handler of one exchange, and the abort listener of its signal (`handleEvent`). It collects the
+ * answer's chunks and settles the exchange's promise once.
+ */
+class AnswerReader implements Dispatcher.DispatchHandler {
+  private settled = false;
+  private complete = false;
+  private status = 0;
+  private headers: Record<string, unknown> | undefined;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly signal: AbortSignal,
+    private readonly limit: number,
+    private readonly resolve: (answer: HttpAnswer) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  handleEvent(): void {
+    this.fail(new RequestCanceledError(), true);
+  }
+
+  /** Present so that undici calls this handler with its current (controller-based) interface. */
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, unknown>): void {
+    this.status = status;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.size += chunk.length;
+    if (this.size > this.limit) return this.fail(new AnswerTooLargeError(this.limit), true);
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.complete = true;
+    if (this.settled) return;
+    const status = this.status;
+    const headers = flatHeaders(this.headers ?? {});
+    const raw = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
+    const encoding = headers["content-encoding"];
+    if (encoding && status === 204) delete headers["content-encoding"];
+    const decoder = encoding && status !== 204 ? decoderFor(encoding, raw[0]) : undefined;
+    if (!decoder) return this.succeed({ status, headers, body: text(raw) });
+    delete headers["content-encoding"];
+    if (raw.length === 0) return this.succeed({ status, headers, body: "" });
+    const limit = this.limit;
+    decode(decoder, raw, limit).then(
+      (plain) => this.succeed({ status, headers, body: text(plain) }),
+      (err: any) => this.fail(err?.code === "ERR_BUFFER_TOO_LARGE" ? new AnswerTooLargeError(limit) : err),
+    );
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.complete = true;
+    this.fail(failureOf(err, this.headers !== undefined));
+  }
+
+  private succeed(answer: HttpAnswer): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.signal.removeEventListener("abort", this);
+    this.resolve(answer);
+  }
+
+  /**
+   * Settles with `err`. `drop`: we give up on an exchange still under way (abort, oversize answer), so its
+   * connection is destroyed, whether it is still connecting, sending or receiving.
+   */
+  fail(err: Error, drop = false): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.signal.removeEventListener("abort", this);
+    if (drop && !this.complete) this.connection.drop(err);
+    this.reject(err);
+  }
+}
 
 /** Sends one request; resolves with any status, rejects on network errors, oversize answers and abort. */
-export function exchange({ secure, options, body, signal, maxAnswerBytes = MAX_ANSWER_BYTES }: Exchange): Promise<HttpAnswer> {
+export function exchange({ connection, request, signal, maxAnswerBytes = MAX_ANSWER_BYTES }: Exchange): Promise<HttpAnswer> {
   return new Promise<HttpAnswer>((resolve, reject) => {
     if (signal.aborted) return reject(new RequestCanceledError());
-    let settled = false;
-    let req: http.ClientRequest | undefined;
-    const onAbort = () => fail(new RequestCanceledError());
-    function fail(err: Error): void {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-      req?.destroy();
-      reject(withMessage(err));
-    }
-    function succeed(answer: HttpAnswer): void {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-      resolve(answer);
-    }
-
-    const onResponse = (res: http.IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const cutShort = () => {
-        if (!res.complete) fail(new AnswerCutShortError());
-      };
-      res.on("data", (chunk: Buffer) => {
-        if (settled) return;
-        size += chunk.length;
-        if (size > maxAnswerBytes) {
-          fail(new AnswerTooLargeError(maxAnswerBytes));
-          res.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on("aborted", cutShort);
-      res.on("error", (err) => (res.complete ? fail(err) : cutShort()));
-      res.on("close", cutShort);
-      res.on("end", () => {
-        if (settled) return;
-        const status = res.statusCode ?? 0;
-        const headers = flatHeaders(res.headers);
-        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-        const encoding = headers["content-encoding"];
-        if (encoding && status === 204) delete headers["content-encoding"];
-        const decoder = encoding && status !== 204 ? decoderFor(encoding, raw[0]) : undefined;
-        if (!decoder) return succeed({ status, headers, body: text(raw) });
-        delete headers["content-encoding"];
-        if (raw.length === 0) return succeed({ status, headers, body: "" });
-        decode(decoder, raw, maxAnswerBytes).then(
-          (plain) => succeed({ status, headers, body: text(plain) }),
-          (err: any) => fail(err?.code === "ERR_BUFFER_TOO_LARGE" ? new AnswerTooLargeError(maxAnswerBytes) : err),
-        );
-      });
-    };
-
+    const reader = new AnswerReader(connection, signal, maxAnswerBytes, resolve, reject);
+    signal.addEventListener("abort", reader, { once: true });
     try {
-      req = (secure ? https : http).request(options, onResponse);
+      connection.dispatch(request, reader);
     } catch (err) {
-      return reject(err);
+      reader.fail(err as Error);
     }
-    req.on("error", fail);
-    req.on("socket", (socket) => {
-      // TCP keep-alive probes while a request is in flight (the agent sets its own while the socket idles).
-      if (typeof socket.setKeepAlive === "function") socket.setKeepAlive(true, SOCKET_KEEPALIVE_MS);
-    });
-    signal.addEventListener("abort", onAbort, { once: true });
-    if (body !== undefined && body.length > 0) req.end(body);
-    else req.end();
   });
 }
 
@@ -178,7 +223,7 @@ function text(raw: Buffer): string {
 }
 
 /** Response headers as lower-case names; a repeated header's values joined with ", ". */
-export function flatHeaders(raw: http.IncomingHttpHeaders | Record<string, unknown>): Record<string, string> {
+export function flatHeaders(raw: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in raw) {
     const value = (raw as Record<string, unknown>)[name];

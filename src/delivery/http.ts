@@ -1,13 +1,13 @@
 /**
- * The one HTTP client of every action node: node:http / node:https with keep-alive agents, no redirects,
- * text bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
+ * The one HTTP client of every action node: undici, with keep-alive connections per node (./connections), no
+ * redirects, text bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
  */
-import http from "node:http";
-import https from "node:https";
+import { buildConnector, type Dispatcher } from "undici";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
-import { checkHost, guardedLookup, isIpLiteral } from "./guard";
+import { Connections, type Connector } from "./connections";
+import { checkHost, guardedLookup, isIpLiteral, isMetadataAddress } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
-import { proxyAuthorization, proxyFor, TunnelAgent } from "./proxy";
+import { proxyAuthorization, proxyOf, type ProxySettings, proxySettings, sameProxySettings, tunnelConnector } from "./proxy";
 
 const USER_AGENT = "node-red-contrib-cse-actions";
 const DEFAULT_ACCEPT = "application/json, text/plain, */*";
@@ -59,15 +59,37 @@ export function checkSecureUrl(value: unknown, field: string): URL {
 export interface HttpClientOptions {
   /** Read on every connection, so a changed setting takes effect without a restart. */
   allowMetadataAddresses?: () => boolean;
+  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read, on every request (default process.env). */
   env?: Record<string, string | undefined>;
 }
 
-/** One per node: owns the node's agents; destroy() closes every pooled socket. */
+/** A node's URLs are few and fixed: more distinct ones than this (per-indicator look-ups) start the cache afresh. */
+const MAX_ROUTES = 100;
+
+interface Route {
+  hostname: string;
+  /** Check the host against the metadata guard before each request (see `route`). */
+  checkUpFront: boolean;
+  secure: boolean;
+  /** Where the connection goes: the target, or the proxy for plain http through one. */
+  origin: string;
+  path: string;
+  authorization: string | undefined;
+  /** The proxy for this URL, if any (a CONNECT tunnel for https). */
+  proxy: URL | undefined;
+  /** The proxy settings this route was worked out with. */
+  proxySettings: ProxySettings;
+  /** Set for plain http through a proxy: the headers the proxy needs. */
+  viaProxy?: { authorization: string | undefined; host: string };
+}
+
+/** One per node: owns the node's keep-alive connections; destroy() closes them all. */
 export class HttpClient {
   private readonly allowMetadata: () => boolean;
   private readonly env: Record<string, string | undefined>;
+  private readonly routes = new Map<string, Route>();
   private readonly lookup;
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly pools = new Map<string, Connections>();
   private readonly tlsKeys = new WeakMap<TlsOptions, string>();
   private tlsCount = 0;
 
@@ -87,64 +109,89 @@ export class HttpClient {
     return key;
   }
 
-  private agent(secure: boolean, tunnel: URL | undefined, tlsOptions: TlsOptions | undefined): http.Agent {
-    const key = `${secure ? "https" : "http"}|${secure && tunnel ? tunnel.href : ""}|${secure ? this.tlsKey(tlsOptions) : ""}`;
-    let agent: http.Agent | undefined = this.agents.get(key);
-    if (!agent) {
-      const base = { keepAlive: true, lookup: this.lookup as any };
-      if (!secure) agent = new http.Agent(base);
-      else if (tunnel) agent = new TunnelAgent(tunnel, { ...base, ...tlsOptions });
-      else agent = new https.Agent({ ...base, ...tlsOptions });
-      this.agents.set(key, agent as http.Agent);
+  /** The connections made with these TLS options, direct or tunnelled through `tunnel` (https through a proxy). */
+  private connections(tunnel: URL | undefined, tlsOptions: TlsOptions | undefined): Connections {
+    const key = `${tunnel ? tunnel.href : ""}|${this.tlsKey(tlsOptions)}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      // No connect timeout of undici's own: the attempt's signal bounds the connection too.
+      const connector = tunnel ? tunnelConnector(tunnel, tlsOptions) : (buildConnector({ ...tlsOptions, lookup: this.lookup, timeout: 0 }) as Connector);
+      pool = new Connections(connector);
+      this.pools.set(key, pool);
     }
-    return agent as http.Agent;
+    return pool;
+  }
+
+  /**
+   * Where a URL's requests go, worked out once per URL (parsing, proxy, credentials) and kept while the proxy
+   * settings stay as they were.
+   */
+  private route(href: string): Route {
+    let route = this.routes.get(href);
+    if (route && sameProxySettings(route.proxySettings, this.env, route.secure)) return route;
+    const url = new URL(href);
+    const secure = url.protocol === "https:";
+    if (!secure && url.protocol !== "http:") throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: "ERR_BAD_REQUEST" });
+    const settings = proxySettings(this.env, secure);
+    const proxy = proxyOf(url, settings);
+    const path = url.pathname + url.search;
+    const literal = isIpLiteral(url.hostname);
+    route = {
+      hostname: url.hostname,
+      // IP literals never reach `lookup`, and a proxy resolves the target's name itself: those are checked up
+      // front (a literal that is not a metadata address needs no check: it cannot change).
+      checkUpFront: literal ? isMetadataAddress(url.hostname) : proxy !== undefined,
+      secure,
+      origin: url.origin,
+      path,
+      // Credentials in the URL win over an Authorization header, as browsers and curl do.
+      authorization: url.username || url.password ? basicAuth(url) : undefined,
+      proxy,
+      proxySettings: settings,
+    };
+    if (proxy && !secure) {
+      // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.
+      route.origin = proxy.origin;
+      route.path = `${url.protocol}//${url.host}${path}`;
+      route.viaProxy = { authorization: proxyAuthorization(proxy), host: url.host };
+    }
+    if (this.routes.size >= MAX_ROUTES) this.routes.clear();
+    this.routes.set(href, route);
+    return route;
   }
 
   /** Sends `req`; resolves with any HTTP answer, rejects on network errors, refusals and abort. */
   async request(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
-    const url = new URL(req.url);
-    const secure = url.protocol === "https:";
-    if (!secure && url.protocol !== "http:") throw Object.assign(new Error(`Unsupported protocol ${url.protocol}`), { code: "ERR_BAD_REQUEST" });
-    const proxy = proxyFor(url, this.env);
-    // IP literals never reach `lookup`, and a proxy resolves the target's name itself: check those up front.
-    if (proxy || isIpLiteral(url.hostname)) {
-      await checkHost(url.hostname, this.allowMetadata());
+    const route = this.route(req.url);
+    if (route.checkUpFront) {
+      await checkHost(route.hostname, this.allowMetadata());
       if (signal.aborted) throw new RequestCanceledError();
     }
-    const body = req.body;
     const headers = new HeaderSet();
     headers.set("User-Agent", USER_AGENT);
     if (req.headers) for (const name of Object.keys(req.headers)) headers.set(name, req.headers[name]);
     headers.set("Accept", DEFAULT_ACCEPT, false);
-    if (body !== undefined) headers.set("Content-Length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length), false);
     headers.set("Accept-Encoding", ACCEPT_ENCODING, false);
-    // Credentials in the URL win over an Authorization header, as browsers and curl do.
-    if (url.username || url.password) headers.set("Authorization", basicAuth(url));
-    const path = url.pathname + url.search;
-    const options: http.RequestOptions = { method: req.method ?? "POST", headers: headers.values };
-    let viaHttps = secure;
-    if (proxy && !secure) {
-      // Plain http through a proxy: the whole URL goes to the proxy, which connects on our behalf.
-      const auth = proxyAuthorization(proxy);
-      if (auth) headers.set("Proxy-Authorization", auth);
-      headers.set("Host", url.host, false);
-      viaHttps = proxy.protocol === "https:";
-      options.host = proxy.hostname.replace(/^\[|\]$/g, "");
-      options.port = Number(proxy.port) || (viaHttps ? 443 : 80);
-      options.path = `${url.protocol}//${url.host}${path}`;
-      options.agent = this.agent(viaHttps, undefined, undefined);
-    } else {
-      options.host = url.hostname.replace(/^\[|\]$/g, "");
-      options.port = url.port || undefined;
-      options.path = path;
-      options.agent = this.agent(secure, proxy, req.tls);
+    if (route.authorization) headers.set("Authorization", route.authorization);
+    let pool: Connections;
+    if (route.viaProxy) {
+      if (route.viaProxy.authorization) headers.set("Proxy-Authorization", route.viaProxy.authorization);
+      headers.set("Host", route.viaProxy.host, false);
+      pool = this.connections(undefined, undefined);
+    } else pool = this.connections(route.proxy, route.secure ? req.tls : undefined);
+    // undici writes Content-Length from the body it sends.
+    const request: Dispatcher.DispatchOptions = { origin: route.origin, path: route.path, method: req.method ?? "POST", headers: headers.values, body: req.body };
+    const connection = pool.take(route.origin);
+    try {
+      return await exchange({ connection, request, signal });
+    } finally {
+      pool.give(route.origin, connection);
     }
-    return exchange({ secure: viaHttps, options, body, signal });
   }
 
   destroy(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
   }
 }
 
@@ -166,7 +213,7 @@ const EDGE_BLANKS = /^[ \t]+|[ \t]+$/g;
 /**
  * Request headers merged by case-insensitive name (the first spelling is kept; a later value replaces an
  * earlier one unless `overwrite` is false). Values are cleaned as they always were: characters a header cannot carry are
- * dropped and surrounding blanks trimmed, so an odd credential never throws inside node:http.
+ * dropped and surrounding blanks trimmed, so an odd credential never throws inside the HTTP client.
  */
 class HeaderSet {
   readonly values: Record<string, string> = {};

@@ -1,17 +1,19 @@
 /**
- * Proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case names too, which win) and an https agent
- * that tunnels through an HTTP proxy with CONNECT.
+ * Proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case names too, which win), and CONNECT tunnels
+ * through them: an undici connector for the HTTP client, an https agent for the AWS SDK.
  */
 import http from "node:http";
 import https from "node:https";
-import net from "node:net";
+import net, { type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
+import { buildConnector } from "undici";
+import type { TlsOptions } from "../targets/types";
+import type { Connecting, Connector } from "./connections";
 
 type Env = Record<string, string | undefined>;
 
-function envValue(env: Env, name: string): string | undefined {
-  const value = env[name.toLowerCase()] ?? env[name.toUpperCase()];
+function trimmed(value: string | undefined): string | undefined {
   return value && value.trim() ? value.trim() : undefined;
 }
 
@@ -43,10 +45,34 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
     });
 }
 
+/** The proxy settings that apply to a URL of one scheme, as read from the environment (not yet trimmed). */
+export interface ProxySettings {
+  proxy: string | undefined;
+  noProxy: string | undefined;
+}
+
+/** The settings for `https:` (`secure`) or `http:` URLs in `env` as they are now; the lower-case names win. */
+export function proxySettings(env: Env, secure: boolean): ProxySettings {
+  return { proxy: secure ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY), noProxy: env.no_proxy ?? env.NO_PROXY };
+}
+
+/** True while `env` still holds `settings` (read without allocating: this runs for every request). */
+export function sameProxySettings(settings: ProxySettings, env: Env, secure: boolean): boolean {
+  return (
+    settings.noProxy === (env.no_proxy ?? env.NO_PROXY) &&
+    settings.proxy === (secure ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY))
+  );
+}
+
 /** The proxy URL to use for `target`, or undefined for a direct connection. */
 export function proxyFor(target: URL, env: Env = process.env): URL | undefined {
-  if (bypassesProxy(target, envValue(env, "no_proxy"))) return undefined;
-  const raw = target.protocol === "https:" ? envValue(env, "https_proxy") : envValue(env, "http_proxy");
+  return proxyOf(target, proxySettings(env, target.protocol === "https:"));
+}
+
+/** The proxy URL to use for `target` under `settings` (those for its scheme), or undefined. */
+export function proxyOf(target: URL, settings: ProxySettings): URL | undefined {
+  if (bypassesProxy(target, trimmed(settings.noProxy))) return undefined;
+  const raw = trimmed(settings.proxy);
   if (!raw) return undefined;
   try {
     return new URL(raw.includes("://") ? raw : `http://${raw}`);
@@ -64,8 +90,77 @@ export function proxyAuthorization(proxy: URL): string | undefined {
 }
 
 /**
- * An https agent whose sockets are TLS sessions inside a CONNECT tunnel through `proxy`. Keep-alive pools
- * the tunnelled sockets like any others.
+ * Opens a CONNECT tunnel through `proxy` to `host:port`: calls back with the raw socket once the proxy answers
+ * 200, or with an `EPROXY` error (permanent for 403 and 407) when it refuses.
+ */
+function openTunnel(
+  proxy: URL,
+  target: { host: string; port: number; timeout?: number; signal?: AbortSignal },
+  done: (err: Error | null, socket?: Duplex) => void,
+): void {
+  const { host, port } = target;
+  const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  const headers: Record<string, string> = { Host: authority };
+  const auth = proxyAuthorization(proxy);
+  if (auth) headers["Proxy-Authorization"] = auth;
+  const request = (proxy.protocol === "https:" ? https : http).request({
+    host: proxy.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(proxy.port) || defaultPort(proxy.protocol),
+    method: "CONNECT",
+    path: authority,
+    headers,
+    agent: false,
+    timeout: target.timeout,
+  });
+  let settled = false;
+  const fail = (err: Error) => {
+    if (settled) return;
+    settled = true;
+    request.destroy();
+    done(err);
+  };
+  request.once("connect", (response, socket) => {
+    if (response.statusCode !== 200) {
+      socket.destroy();
+      const err: any = new Error(`proxy refused the tunnel: HTTP ${response.statusCode}`);
+      err.code = "EPROXY";
+      err.permanent = response.statusCode === 407 || response.statusCode === 403;
+      return fail(err);
+    }
+    settled = true;
+    done(null, socket);
+  });
+  request.once("error", fail);
+  request.once("timeout", () => fail(Object.assign(new Error("proxy did not answer CONNECT"), { code: "ETIMEDOUT" })));
+  target.signal?.addEventListener?.("abort", () => fail(new Error("aborted")), { once: true });
+  request.end();
+}
+
+/**
+ * An undici connector whose connections are TLS sessions (with `tlsOptions`) inside a CONNECT tunnel through
+ * `proxy`; the connections are pooled like any others. It returns a handle that gives the attempt up.
+ */
+export function tunnelConnector(proxy: URL, tlsOptions: TlsOptions | undefined): Connector {
+  const connectTls = buildConnector({ ...tlsOptions, timeout: 0 });
+  return (options, callback) => {
+    const giveUp = new AbortController();
+    let secure: Connecting | undefined;
+    openTunnel(proxy, { host: options.hostname, port: Number(options.port) || 443, signal: giveUp.signal }, (err, socket) => {
+      if (err) return callback(err, null);
+      secure = connectTls({ ...options, protocol: "https:", httpSocket: socket as Socket }, callback) as Connecting | undefined;
+    });
+    return {
+      destroy(error?: Error) {
+        giveUp.abort(error);
+        secure?.destroy(error);
+      },
+    };
+  };
+}
+
+/**
+ * An https agent whose sockets are TLS sessions inside a CONNECT tunnel through `proxy` (for the AWS SDK's
+ * node:https handler). Keep-alive pools the tunnelled sockets like any others.
  */
 export class TunnelAgent extends https.Agent {
   constructor(
@@ -79,43 +174,10 @@ export class TunnelAgent extends https.Agent {
     const done = callback ?? (() => undefined);
     const host = String(options.host ?? options.hostname);
     const port = Number(options.port) || 443;
-    const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-    const headers: Record<string, string> = { Host: authority };
-    const auth = proxyAuthorization(this.proxy);
-    if (auth) headers["Proxy-Authorization"] = auth;
-    const proxyTls = this.proxy.protocol === "https:";
-    const request = (proxyTls ? https : http).request({
-      host: this.proxy.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(this.proxy.port) || defaultPort(this.proxy.protocol),
-      method: "CONNECT",
-      path: authority,
-      headers,
-      agent: false,
-      timeout: options.timeout,
+    openTunnel(this.proxy, { host, port, timeout: options.timeout, signal: options.signal }, (err, socket) => {
+      if (err) return done(err, undefined as unknown as Duplex);
+      done(null, tls.connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) }));
     });
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      request.destroy();
-      done(err, undefined as unknown as Duplex);
-    };
-    request.once("connect", (response, socket) => {
-      if (response.statusCode !== 200) {
-        socket.destroy();
-        const err: any = new Error(`proxy refused the tunnel: HTTP ${response.statusCode}`);
-        err.code = "EPROXY";
-        err.permanent = response.statusCode === 407 || response.statusCode === 403;
-        return fail(err);
-      }
-      const secure = tls.connect({ ...options, socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) });
-      settled = true;
-      done(null, secure);
-    });
-    request.once("error", fail);
-    request.once("timeout", () => fail(Object.assign(new Error("proxy did not answer CONNECT"), { code: "ETIMEDOUT" })));
-    options.signal?.addEventListener?.("abort", () => fail(new Error("aborted")), { once: true });
-    request.end();
     return undefined;
   }
 }

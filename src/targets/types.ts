@@ -58,7 +58,7 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Sent exactly as given. */
   body?: string | Buffer;
-  /** Client certificate / own CA. One keep-alive agent per distinct object per node. */
+  /** Client certificate / own CA. One set of keep-alive connections per distinct object per node. */
   tls?: TlsOptions;
 }
 

@@ -35,4 +35,13 @@ describe("delivery: extra header lines", function () {
     expect(problem("Bad Name: x").message).to.include("invalid header name");
     expect(problem(": x").message).to.include("invalid header name");
   });
+
+  it("refuses the headers the HTTP client sets itself (framing, connection), naming the line and the header", function () {
+    for (const name of ["Content-Length", "transfer-encoding", "Connection", "Keep-Alive", "Upgrade", "Expect"]) {
+      const e = problem(`X-Ok: 1\n${name}: 5`);
+      expect(e.field).to.equal("extraHeaders");
+      expect(e.message).to.equal(`extraHeaders: line 2: ${name} is set by the HTTP client itself (remove the line)`);
+    }
+    expect(parseHeaderLines("Host: other.example\nTE: trailers")).to.deep.equal({ Host: "other.example", TE: "trailers" });
+  });
 });

@@ -2,6 +2,8 @@ import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
 import { expect } from "chai";
+import { buildConnector } from "undici";
+import { Connections, type Connector } from "../../src/delivery/connections";
 import { classifyError } from "../../src/delivery/classify";
 import { HttpClient } from "../../src/delivery/http";
 import { exchange, MAX_ANSWER_BYTES } from "../../src/delivery/http-request";
@@ -70,7 +72,7 @@ async function rawServer(reply: string | Buffer, after: (socket: net.Socket) => 
 
 const never = () => new AbortController().signal;
 
-describe("delivery: HTTP client (node:http)", function () {
+describe("delivery: HTTP client (undici)", function () {
   let client: HttpClient;
   beforeEach(function () {
     client = new HttpClient({ env: {} });
@@ -193,11 +195,11 @@ describe("delivery: HTTP client (node:http)", function () {
 
   it("refuses an answer over the size limit (permanent) and accepts one exactly at it", async function () {
     const peer = await server((req, res) => res.end("x".repeat(Number(req.headers["x-size"]))));
+    const connections = new Connections(buildConnector({}) as Connector);
     const send = (size: number) =>
       exchange({
-        secure: false,
-        options: { host: "127.0.0.1", port: peer.port, path: "/", method: "POST", headers: { "X-Size": String(size) } },
-        body: undefined,
+        connection: connections.take(peer.url),
+        request: { origin: peer.url, path: "/", method: "POST", headers: { "X-Size": String(size) } },
         signal: never(),
         maxAnswerBytes: 1000,
       });
@@ -210,6 +212,7 @@ describe("delivery: HTTP client (node:http)", function () {
       expect(err).to.include({ code: "ERR_BAD_RESPONSE", message: "maxContentLength size of 1000 exceeded" });
       expect(classifyError(err)).to.include({ kind: "permanent", code: "ERR_BAD_RESPONSE" });
     } finally {
+      connections.destroy();
       await peer.close();
     }
   });
@@ -217,17 +220,18 @@ describe("delivery: HTTP client (node:http)", function () {
   it("applies the size limit after decompression (a small gzip bomb is refused)", async function () {
     const bomb = zlib.gzipSync(Buffer.alloc(5000, 0x61));
     const peer = await server((_req, res) => res.writeHead(200, { "Content-Encoding": "gzip" }).end(bomb));
+    const connections = new Connections(buildConnector({}) as Connector);
     try {
       const err = await exchange({
-        secure: false,
-        options: { host: "127.0.0.1", port: peer.port, path: "/", method: "GET" },
-        body: undefined,
+        connection: connections.take(peer.url),
+        request: { origin: peer.url, path: "/", method: "GET" },
         signal: never(),
         maxAnswerBytes: 1000,
       }).catch((e) => e);
       expect(bomb.length).to.be.lessThan(1000);
       expect(err).to.include({ code: "ERR_BAD_RESPONSE" });
     } finally {
+      connections.destroy();
       await peer.close();
     }
   });
@@ -269,6 +273,45 @@ describe("delivery: HTTP client (node:http)", function () {
       expect(peer.seen).to.have.length(0);
     } finally {
       await peer.close();
+    }
+  });
+
+  it("rejects with a cancel error while the connection is still being made, and closes that connection", async function () {
+    // accepts TCP but never speaks TLS: the https handshake never completes
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    const silent = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on("close", () => closed++);
+      socket.resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const controller = new AbortController();
+      const pending = client.request({ url: `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}/`, body: "x" }, controller.signal).catch((e) => e);
+      for (let i = 0; i < 100 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(sockets).to.have.length(1);
+      controller.abort(new Error("timeout"));
+      expect(await pending).to.include({ code: "ERR_CANCELED" });
+      for (let i = 0; i < 100 && closed === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(closed).to.equal(1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it("destroy() fails a request still waiting for its answer as a retryable hang-up", async function () {
+    const raw = await rawServer("");
+    try {
+      const pending = client.request({ url: raw.url, body: "x" }, never()).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      client.destroy();
+      const err = await pending;
+      expect(err).to.include({ code: "ECONNRESET", message: "socket hang up" });
+      expect(classifyError(err)).to.include({ kind: "retry", code: "ECONNRESET" });
+    } finally {
+      await raw.close();
     }
   });
 
