@@ -439,10 +439,10 @@ async function backpressure(nr: string, peers: PeersClient, sinkUrl: string, bas
     // The core node does not retry: what it lost during the outage never comes; wait only briefly for it.
     const s = await peers.call("sinkWait", { n, timeoutMs: out === 0 ? Math.max(30_000, remainingMs() - 60_000) : 3_000 });
     const drainCpuMs = cpuMsOf(pid) - cpuUp;
-    const c = await getJson<{ done: number; failed: number }>(`${nr}/bench/bp/counts`);
+    const c = await getJson<{ failed: number }>(`${nr}/bench/bp/counts`);
     const peak = sampler.stop();
     const memAfter = await getJson<NodeJS.MemoryUsage>(`${nr}/bench/bp/memory`).catch(() => undefined);
-    return { heapBefore, heapQueued, memQueued, memAfter, peakRssAfterUpMs: sampler.peakAt() - upAt, delivered: s.count as number, drainMs: s.count ? s.last - upAt : NaN, firstMs: s.count ? s.first - upAt : NaN, drainCpuMs, peakRss: peak, rssBefore: before, refused: c.failed, done: c.done, generatedMs, cpuMs: cpuMsOf(pid) - cpu0 };
+    return { heapBefore, heapQueued, memQueued, memAfter, peakRssAfterUpMs: sampler.peakAt() - upAt, delivered: s.count as number, drainMs: s.count ? s.last - upAt : NaN, firstMs: s.count ? s.first - upAt : NaN, drainCpuMs, peakRss: peak, rssBefore: before, refused: c.failed, generatedMs, cpuMs: cpuMsOf(pid) - cpu0 };
   };
   log(`backpressure: ${n} events, sink down ${downMs / 1000} s`);
   const ours = await run(0, "bp-ours", n);
