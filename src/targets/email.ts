@@ -4,6 +4,7 @@ import nodemailer from "nodemailer";
 import { emailContent, type EmailContent } from "../render/email";
 import { summaryOf } from "../render/summary";
 import { templateView, type MessageTemplate } from "../render/template";
+import { composeMessage, type ComposedMessage } from "./email-message";
 import { ConfigError, type AttemptContext, type DeliveryEvent, type Outcome, type Target } from "./types";
 
 export type SmtpTls = "starttls" | "tls" | "none";
@@ -169,9 +170,12 @@ export function emailOf(event: DeliveryEvent, config: EmailConfig): EmailContent
 export async function sendEmail(event: DeliveryEvent, config: EmailConfig, ctx: AttemptContext<unknown>): Promise<Outcome> {
   const mail = emailOf(event, config);
   await ctx.checkHost(config.smtp.settings.host);
+  let message: ComposedMessage;
   let info: any;
   try {
-    info = await config.smtp.transport().sendMail({ from: config.smtp.settings.from, to: config.recipients, ...mail, signal: ctx.signal } as any);
+    // Composed here in one pass and handed over whole: nodemailer's own build takes eleven event-loop turns.
+    message = composeMessage({ from: config.smtp.settings.from, to: config.recipients, ...mail });
+    info = await config.smtp.transport().sendMail({ envelope: message.envelope, raw: message.raw, signal: ctx.signal });
   } catch (e) {
     return classifySmtpError(e);
   }
@@ -180,7 +184,7 @@ export async function sendEmail(event: DeliveryEvent, config: EmailConfig, ctx: 
   return {
     kind: "ok",
     status: smtpStatus(info.response),
-    id: typeof info.messageId === "string" ? info.messageId : undefined,
+    id: message.messageId,
     msg: { delivery: { accepted, rejected } },
   };
 }
