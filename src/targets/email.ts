@@ -1,6 +1,7 @@
 /** E-mail through an SMTP server (nodemailer): one multipart text + HTML mail to every recipient. */
 import { isIP } from "node:net";
 import nodemailer from "nodemailer";
+import { DEFAULT_CONCURRENCY } from "../delivery/engine";
 import { emailContent, type EmailContent } from "../render/email";
 import { summaryOf } from "../render/summary";
 import { templateView, type MessageTemplate } from "../render/template";
@@ -97,8 +98,11 @@ export function smtpSettings(props: Record<string, any>, credentials: Record<str
   return { host, port: rawPort, tls, rejectUnauthorized: props.rejectUnauthorized !== false && props.rejectUnauthorized !== "false", from, user, password };
 }
 
-/** nodemailer options: `tls` = implicit TLS, `starttls` = upgrade required, `none` = never upgrade. One pool. */
-export function transportOptions(s: SmtpSettings): Record<string, unknown> {
+/**
+ * nodemailer options: `tls` = implicit TLS, `starttls` = upgrade required, `none` = never upgrade. One pool, with a
+ * connection for each message a node has in flight (`cseConcurrency`), so none waits in the pool for a free one.
+ */
+export function transportOptions(s: SmtpSettings, maxConnections = DEFAULT_CONCURRENCY): Record<string, unknown> {
   return {
     host: s.host,
     port: s.port,
@@ -109,7 +113,7 @@ export function transportOptions(s: SmtpSettings): Record<string, unknown> {
     tls: { rejectUnauthorized: s.rejectUnauthorized, ...(isIP(s.host) ? {} : { servername: s.host }) },
     ...(s.user ? { auth: { user: s.user, pass: s.password ?? "" } } : {}),
     pool: true,
-    maxConnections: 4,
+    maxConnections,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
@@ -119,12 +123,12 @@ export function transportOptions(s: SmtpSettings): Record<string, unknown> {
 }
 
 /** A pool opened on first use and closed by `close()` (the cse-smtp node's close). */
-export function smtpConnection(settings: SmtpSettings): SmtpConnection & { close(): void } {
+export function smtpConnection(settings: SmtpSettings, maxConnections?: number): SmtpConnection & { close(): void } {
   let pool: Transporter | undefined;
   return {
     settings,
     transport() {
-      pool ??= nodemailer.createTransport(transportOptions(settings) as any);
+      pool ??= nodemailer.createTransport(transportOptions(settings, maxConnections) as any);
       return pool;
     },
     close() {

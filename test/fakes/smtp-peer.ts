@@ -28,6 +28,8 @@ export interface SmtpPeerOptions {
    * parse would cost this process more per mail than the client being measured spends.
    */
   parse?: boolean;
+  /** Hold each reply to the data this long (a slow server), so that sessions overlap. */
+  dataDelayMs?: number;
 }
 
 export interface SmtpPeer {
@@ -38,6 +40,8 @@ export interface SmtpPeer {
   dataCommands: number;
   /** Number of mails accepted (answered 250), parsed or not. */
   received: number;
+  /** The most client connections that were open at once. */
+  peakSessions: number;
   /** Forgets the mails and counts so far. */
   reset(): void;
   waitForMails(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
@@ -52,7 +56,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   const mails: ReceivedMail[] = [];
   const waiters: (() => void)[] = [];
   const replies = options.dataReplies ?? [250];
-  const state = { dataCommands: 0, received: 0 };
+  const state = { dataCommands: 0, received: 0, sessions: 0, peakSessions: 0 };
   const parse = options.parse ?? true;
 
   const serverOptions: SMTPServerOptions = {
@@ -63,6 +67,14 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     allowInsecureAuth: true,
     secure: options.tls?.secure ?? false,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { disabledCommands: ["STARTTLS"] }),
+    onConnect(_session, callback) {
+      state.sessions++;
+      state.peakSessions = Math.max(state.peakSessions, state.sessions);
+      callback();
+    },
+    onClose() {
+      state.sessions--;
+    },
     onAuth(auth, _session, callback) {
       const expected = options.users?.[auth.username ?? ""];
       if (options.users && expected !== auth.password) return callback(smtpError(535, "5.7.8 Authentication credentials invalid"));
@@ -73,7 +85,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
       if (code) return callback(smtpError(code, code >= 500 ? "5.1.1 No such user here" : "4.2.1 Mailbox busy, try later"));
       callback();
     },
-    onData(stream, session, callback) {
+    onData(stream, session, reply) {
+      const callback = (error?: Error | null) => (options.dataDelayMs ? setTimeout(() => reply(error), options.dataDelayMs) : reply(error));
       const code = replies[Math.min(state.dataCommands, replies.length - 1)];
       state.dataCommands++;
       const refused = () => code >= 400 && smtpError(code, code >= 500 ? "5.6.0 Message refused" : "4.3.0 Temporary failure, try later");
@@ -126,10 +139,14 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     get received() {
       return state.received;
     },
+    get peakSessions() {
+      return state.peakSessions;
+    },
     reset() {
       mails.length = 0;
       state.dataCommands = 0;
       state.received = 0;
+      state.peakSessions = state.sessions;
     },
     async waitForMails(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

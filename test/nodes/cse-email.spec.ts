@@ -234,6 +234,21 @@ describe("cse-email node", function () {
     expect(closed).to.equal(true);
   });
 
+  for (const [setting, connections] of [
+    [undefined, 4],
+    [6, 6],
+  ] as const) {
+    it(`opens one SMTP connection per message in flight, ${connections} with cseConcurrency ${setting ?? "unset"}, and no more`, async function () {
+      peer = await startSmtpPeer({ dataDelayMs: 150 });
+      helper.settings({ cseDelayScale: 0.001, ...(setting ? { cseConcurrency: setting } : {}) } as any);
+      const { out } = await load({}, {}, false);
+      for (let i = 0; i < 3 * connections; i++) helper.getNode("n1").receive(event("insight.created", modernInsight({ id: `INSIGHT-${i}` })));
+      await out.until(3 * connections);
+      expect(peer.received).to.equal(3 * connections);
+      expect(peer.peakSessions).to.equal(connections);
+    });
+  }
+
   it("runs the example flow: inject → cse-trigger → cse-email, the mail names entity, tactics and link", async function () {
     peer = await startSmtpPeer({ users: { alice: PASSWORD } });
     const { flow, modules } = example("Email - mail Insight summaries");
