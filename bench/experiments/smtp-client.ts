@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     const variants: Record<string, Send> = {
       "composeMessage, sent whole (shipped)": () => {
         const message = composeMessage({ from: FROM, to: config.recipients, ...emailOf(event, config) });
-        return pool.transport().sendMail({ envelope: message.envelope, raw: message.raw });
+        return pool.transport().sendMail({ envelope: message.envelope, raw: message.raw, messageId: message.messageId });
       },
       "nodemailer's streaming build": () => pool.transport().sendMail({ from: FROM, to: config.recipients, ...emailOf(event, config) }),
     };

@@ -179,7 +179,7 @@ export async function sendEmail(event: DeliveryEvent, config: EmailConfig, ctx: 
   try {
     // Composed here in one pass and handed over whole: nodemailer's own build takes eleven event-loop turns.
     message = composeMessage({ from: config.smtp.settings.from, to: config.recipients, ...mail });
-    info = await config.smtp.transport().sendMail({ envelope: message.envelope, raw: message.raw, signal: ctx.signal });
+    info = await config.smtp.transport().sendMail({ envelope: message.envelope, raw: message.raw, messageId: message.messageId, signal: ctx.signal });
   } catch (e) {
     return classifySmtpError(e);
   }
