@@ -25,7 +25,7 @@ export interface SmtpPeerOptions {
   /**
    * false: accept each mail once its data has arrived, without parsing it (`mails` stays empty, `received`
    * counts). The bench uses this: a real server answers 250 when it has queued the mail, and mailparser's
-   * parse would cost this process more per mail than the client being measured spends.
+   * parse costs this process 0.3–0.4 ms of CPU per mail, half of what the client being measured spends.
    */
   parse?: boolean;
   /** Hold each reply to the data this long (a slow server), so that sessions overlap. */
