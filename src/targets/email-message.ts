@@ -19,7 +19,7 @@ export interface ComposedMessage {
 
 const LINE_LENGTH = 76;
 
-function encoded(node: MimeNode, content: string | Buffer): string | Buffer {
+function encoded(node: MimeNode, content: string): string {
   switch (node.getTransferEncoding()) {
     case "quoted-printable":
       return qp.wrap(qp.encode(content), LINE_LENGTH);
@@ -31,11 +31,11 @@ function encoded(node: MimeNode, content: string | Buffer): string | Buffer {
 }
 
 /** Appends the node as nodemailer's MimeNode.stream() writes it: headers, content, then each child part. */
-function serialise(node: MimeNode, out: (string | Buffer)[]): void {
+function serialise(node: MimeNode, out: string[]): void {
   out.push(`${node.buildHeaders()}\r\n\r\n`);
   const content = node.content;
   if (content) {
-    if (typeof content !== "string" && !Buffer.isBuffer(content)) throw new Error("e-mail content must be text");
+    if (typeof content !== "string") throw new Error("e-mail content must be text");
     out.push(encoded(node, content));
   }
   if (node.multipart) {
@@ -49,11 +49,11 @@ function serialise(node: MimeNode, out: (string | Buffer)[]): void {
 
 export function composeMessage(mail: MailComposerOptions): ComposedMessage {
   const root = new MailComposer(mail).compile();
-  const out: (string | Buffer)[] = [];
+  const out: string[] = [];
   serialise(root, out);
-  let raw = Buffer.concat(out.map((part) => (typeof part === "string" ? Buffer.from(part) : part)));
+  let text = out.join("");
   // As nodemailer's build: the message ends with a line break.
-  if (raw[raw.length - 1] !== 0x0a) raw = Buffer.concat([raw, Buffer.from(raw[raw.length - 1] === 0x0d ? "\n" : "\r\n")]);
+  if (!text.endsWith("\n")) text += text.endsWith("\r") ? "\n" : "\r\n";
   const envelope = root.getEnvelope();
-  return { raw, envelope: { from: envelope.from || "", to: envelope.to }, messageId: root.messageId() };
+  return { raw: Buffer.from(text), envelope: { from: envelope.from || "", to: envelope.to }, messageId: root.messageId() };
 }
