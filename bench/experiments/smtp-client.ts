@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   try {
     await peers.ready;
     const { smtp } = await peers.call<{ smtp: { host: string; port: number } }>("startFanout");
-    const pool = smtpConnection({ host: smtp.host, port: smtp.port, tls: "none", rejectUnauthorized: true, from: FROM }, CONCURRENCY);
+    const pool = smtpConnection({ host: smtp.host, port: smtp.port, tls: "none", rejectUnauthorized: true, from: FROM });
     const config = { recipients: ["soc@example.com"], smtp: pool } as EmailConfig;
     const insight = modernInsight();
     const event: DeliveryEvent = { topic: "insight.created", payload: insight, cse: cseMetaFor("insight.created", insight) };

@@ -1,18 +1,10 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { DEFAULT_CONCURRENCY } from "../delivery/engine";
 import { smtpConnection, smtpSettings } from "../targets/email";
 import { ConfigError } from "../targets/types";
 
-/** The messages one action node has in flight: the `cseConcurrency` setting, as the delivery engine reads it. */
-function concurrency(RED: NodeAPI): number {
-  const value = Math.floor(Number((RED.settings as any)?.cseConcurrency));
-  return value > 0 ? value : DEFAULT_CONCURRENCY;
-}
-
 /**
  * Config node for an SMTP server: holds ONE pooled nodemailer transport that every cse-email node using it
- * shares, opened on first mail and closed when the node closes (redeploy, stop). The pool opens up to as many
- * connections as a node has messages in flight.
+ * shares, opened on first mail and closed when the node closes (redeploy, stop).
  */
 export = function (RED: NodeAPI): void {
   function CseSmtpNode(this: Node, def: NodeDef & Record<string, any>): void {
@@ -20,7 +12,7 @@ export = function (RED: NodeAPI): void {
     const node = this as Node & { connection?: ReturnType<typeof smtpConnection>; configError?: ConfigError };
     const credentials = ((node as any).credentials ?? {}) as Record<string, string | undefined>;
     try {
-      node.connection = smtpConnection(smtpSettings(def, credentials), concurrency(RED));
+      node.connection = smtpConnection(smtpSettings(def, credentials));
     } catch (error) {
       node.configError = error instanceof ConfigError ? error : new ConfigError("smtp", String((error as Error)?.message ?? error));
     }

@@ -1,7 +1,6 @@
 /** E-mail through an SMTP server (nodemailer): one multipart text + HTML mail to every recipient. */
 import { isIP } from "node:net";
 import nodemailer from "nodemailer";
-import { DEFAULT_CONCURRENCY } from "../delivery/engine";
 import { emailContent, type EmailContent } from "../render/email";
 import { summaryOf } from "../render/summary";
 import { templateView, type MessageTemplate } from "../render/template";
@@ -99,10 +98,11 @@ export function smtpSettings(props: Record<string, any>, credentials: Record<str
 }
 
 /**
- * nodemailer options: `tls` = implicit TLS, `starttls` = upgrade required, `none` = never upgrade. One pool, with a
- * connection for each message a node has in flight (`cseConcurrency`), so none waits in the pool for a free one.
+ * nodemailer options: `tls` = implicit TLS, `starttls` = upgrade required, `none` = never upgrade. One pool of at
+ * most 4 connections, whatever `cseConcurrency` says: servers limit connections per client (Exchange Online
+ * allows 3 per mailbox and refuses more with 432), and a message waiting for a connection is not an error.
  */
-export function transportOptions(s: SmtpSettings, maxConnections = DEFAULT_CONCURRENCY): Record<string, unknown> {
+export function transportOptions(s: SmtpSettings): Record<string, unknown> {
   return {
     host: s.host,
     port: s.port,
@@ -113,7 +113,7 @@ export function transportOptions(s: SmtpSettings, maxConnections = DEFAULT_CONCU
     tls: { rejectUnauthorized: s.rejectUnauthorized, ...(isIP(s.host) ? {} : { servername: s.host }) },
     ...(s.user ? { auth: { user: s.user, pass: s.password ?? "" } } : {}),
     pool: true,
-    maxConnections,
+    maxConnections: 4,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
@@ -123,12 +123,12 @@ export function transportOptions(s: SmtpSettings, maxConnections = DEFAULT_CONCU
 }
 
 /** A pool opened on first use and closed by `close()` (the cse-smtp node's close). */
-export function smtpConnection(settings: SmtpSettings, maxConnections?: number): SmtpConnection & { close(): void } {
+export function smtpConnection(settings: SmtpSettings): SmtpConnection & { close(): void } {
   let pool: Transporter | undefined;
   return {
     settings,
     transport() {
-      pool ??= nodemailer.createTransport(transportOptions(settings, maxConnections) as any);
+      pool ??= nodemailer.createTransport(transportOptions(settings) as any);
       return pool;
     },
     close() {
