@@ -153,7 +153,7 @@ async function startFanout(): Promise<Record<string, unknown>> {
       peer.script(answer);
       httpPeers[kind] = peer;
     }
-    fanout = { http: httpPeers, sns: await startAwsQueryPeer(), smtp: await startSmtpPeer(), rf: await startRfPeer() };
+    fanout = { http: httpPeers, sns: await startAwsQueryPeer(), smtp: await startSmtpPeer({ parse: false }), rf: await startRfPeer() };
   }
   return {
     http: Object.fromEntries(Object.entries(fanout.http).map(([k, p]) => [k, p.url])),
@@ -168,7 +168,7 @@ function fanoutCounts(): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [kind, peer] of Object.entries(fanout.http)) counts[kind] = peer.requests.length;
   counts["cse-sns"] = fanout.sns.publishes().length;
-  counts["cse-email"] = fanout.smtp.mails.length;
+  counts["cse-email"] = fanout.smtp.received;
   counts["cse-recorded-future"] = fanout.rf.requests.length;
   return counts;
 }
@@ -177,7 +177,7 @@ function fanoutReset(): void {
   if (!fanout) return;
   for (const peer of Object.values(fanout.http)) peer.requests.length = 0;
   fanout.sns.requests.length = 0;
-  fanout.smtp.mails.length = 0;
+  fanout.smtp.reset();
   fanout.rf.requests.length = 0;
 }
 

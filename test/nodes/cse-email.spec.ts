@@ -234,6 +234,19 @@ describe("cse-email node", function () {
     expect(closed).to.equal(true);
   });
 
+  for (const setting of [undefined, 8]) {
+    it(`opens at most 4 SMTP connections at once, with cseConcurrency ${setting ?? "unset"}`, async function () {
+      peer = await startSmtpPeer({ dataDelayMs: 150 });
+      helper.settings({ cseDelayScale: 0.001, ...(setting ? { cseConcurrency: setting } : {}) } as any);
+      const { out } = await load({}, {}, false);
+      for (let i = 0; i < 12; i++) helper.getNode("n1").receive(event("insight.created", modernInsight({ id: `INSIGHT-${i}` })));
+      const sent = await out.until(12);
+      expect(sent.every((msg) => msg.delivery.status === 250)).to.equal(true);
+      expect(peer.received).to.equal(12);
+      expect(peer.peakSessions).to.equal(4);
+    });
+  }
+
   it("runs the example flow: inject → cse-trigger → cse-email, the mail names entity, tactics and link", async function () {
     peer = await startSmtpPeer({ users: { alice: PASSWORD } });
     const { flow, modules } = example("Email - mail Insight summaries");
