@@ -172,9 +172,10 @@ async function main(): Promise<void> {
     const idleRss = rssOf(nrPid);
     details.idleRss = idleRss;
 
+    // First, so that its peak RSS is its own and not what the throughput bursts left behind.
+    if (want("bp") && !skip("Backpressure", 90_000)) await profiled("Backpressure", () => backpressure(nr, peers, sinkUrl, base, nrPid, idleRss));
     if (want("tp") && !skip("Throughput", 40_000)) await profiled("Throughput", () => throughput(nr, peers, sinkUrl, base, nrPid));
     if (want("lat") && !skip("Latency", 30_000)) await profiled("Latency", () => latency(nr, peers, sinkUrl, base, nrPid));
-    if (want("bp") && !skip("Backpressure", 90_000)) await profiled("Backpressure", () => backpressure(nr, peers, sinkUrl, base, nrPid, idleRss));
     if (want("fo") && !skip("Fan-out", 45_000)) await profiled("Fan-out", () => fanout(nr, peers, kinds, base, nrPid));
     if (want("rf") && !skip("Recorded Future", 35_000)) await profiled("Recorded Future", () => recordedFuture(nr, peers, kinds, rfBases));
     if (want("cluster") && !skip("Cluster", CLUSTER_MS - 20_000)) {
@@ -196,6 +197,9 @@ async function main(): Promise<void> {
   }
 
   const durationS = (clock() - t0Bench) / 1000;
+  // The table reads in this order whatever order the sections ran in (Backpressure runs first).
+  const order = ["Throughput", "Latency", "Backpressure", "Fan-out", "Recorded Future", "Cluster", "Trigger cost"];
+  rows.sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
   printTable(rows, notes);
   writeResults(path.join(__dirname, "results.json"), { started, durationS, sizes: SIZES, quick: QUICK, rows, notes, details });
   log(`done in ${durationS.toFixed(0)} s (plus the build); results in bench/results.json`);
@@ -470,7 +474,7 @@ async function backpressure(nr: string, peers: PeersClient, sinkUrl: string, bas
     aim: "all delivered",
     met: ours.delivered === n,
   });
-  rows.push({ section: "Backpressure", measure: "time to drain after the sink came back", value: fmt.ms(ours.drainMs), baseline: `plain client posting ${n}: ${fmt.ms(rawMs)}`, ratio: rawMs / ours.drainMs, aim: "ratio = plain / ours" });
+  rows.push({ section: "Backpressure", measure: "time to drain after the sink came back", value: fmt.ms(ours.drainMs), baseline: `plain client posting ${n}: ${fmt.ms(rawMs)}`, ratio: rawMs / ours.drainMs, aim: "≥ 0.7× (ratio = plain / ours)", met: rawMs / ours.drainMs >= 0.7 });
   // The drain is two parts: the wait for the breaker's next probe (at most 5 s apart), then the sending itself.
   rows.push({
     section: "Backpressure",
@@ -496,7 +500,7 @@ async function backpressure(nr: string, peers: PeersClient, sinkUrl: string, bas
     ratio: rawCpuMs / ours.drainCpuMs,
     aim: "ratio = plain / ours",
   });
-  rows.push({ section: "Backpressure", measure: "peak RSS of the Node-RED process", value: fmt.mb(ours.peakRss), baseline: `idle ${fmt.mb(idleRss)}`, ratio: ours.peakRss / idleRss, aim: "ratio = peak / idle" });
+  rows.push({ section: "Backpressure", measure: "peak RSS of the Node-RED process", value: fmt.mb(ours.peakRss), baseline: `idle ${fmt.mb(idleRss)}`, ratio: ours.peakRss / idleRss, aim: "< 300 MB (ratio = peak / idle)", met: ours.peakRss < 300 * 1024 * 1024 });
   rows.push({
     section: "Backpressure",
     measure: `RSS with all ${n} events waiting (just before the sink came back)`,
@@ -542,7 +546,8 @@ async function fanout(nr: string, peers: PeersClient, kinds: string[], base: Ins
     value: `${fmt.rate(oursRate)} events`,
     baseline: `10 × (function → core http request): ${fmt.rate(coreRate)}`,
     ratio: oursRate / coreRate,
-    aim: "report",
+    aim: "≥ 0.8×",
+    met: oursRate / coreRate >= 0.8,
   });
 }
 
