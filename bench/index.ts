@@ -478,7 +478,7 @@ async function backpressure(nr: string, peers: PeersClient, sinkUrl: string, bas
   // The drain is two parts: the wait for the breaker's next probe (at most 5 s apart), then the sending itself.
   rows.push({
     section: "Backpressure",
-    measure: "of which: sink back → first delivery (the breaker's next probe)",
+    measure: "of which: sink back → first delivery (the breaker's probe)",
     value: fmt.ms(ours.firstMs),
     baseline: "",
     ratio: NaN,

@@ -5,12 +5,17 @@
  * the waiting message with the fewest attempts, so no single message burns its attempts); when any attempt gets
  * an answer, the breaker closes and every waiting message goes at once, the queue behind them at full concurrency.
  * Probes follow the backoff (from 1 s, doubling) but at most PROBE_MAX_MS apart, so a drain starts within that
- * long of the receiver's return.
+ * long of the receiver's return. When the last attempt reached no one (connection refused), the breaker also checks
+ * every REACH_CHECK_MS whether the receiver accepts connections again, and sends the probe the moment it does:
+ * such a check sends nothing and spends no attempt, so the probes themselves can keep their slower pace.
  */
-import { backoffDelay } from "./backoff";
+import { backoffDelay, sleep as realSleep } from "./backoff";
 
 /** Longest wait between two probes while the receiver is away. */
 export const PROBE_MAX_MS = 5000;
+
+/** How often the breaker checks, while the receiver refuses connections, whether it accepts them again. */
+export const REACH_CHECK_MS = 250;
 
 /** How an attempt may go: normally, or as the breaker's probe. */
 export type Pass = "go" | "probe";
@@ -32,6 +37,11 @@ export interface BreakerOptions {
   /** Multiplies every wait (tests). */
   delayScale: number;
   random?: () => number;
+  /**
+   * Whether the receiver accepts connections again, after an attempt that reached no one; undefined when there is
+   * nothing to check (the last attempt got an answer, or this target cannot tell). Never rejects.
+   */
+  reachable?: () => Promise<boolean> | undefined;
 }
 
 export class Breaker {
@@ -42,6 +52,8 @@ export class Breaker {
   /** The next probe may go now (its wait is over and no one took it yet). */
   private probeDue = false;
   private timer: AbortController | undefined;
+  /** Set while the reachability checks run (see watch()). */
+  private watching = false;
   private waiters: Waiter[] = [];
   private closedWith: unknown;
 
@@ -112,13 +124,43 @@ export class Breaker {
     const delay = Math.min(PROBE_MAX_MS, backoffDelay(this.failedProbes + 1, this.options.random)) * this.options.delayScale;
     this.options.sleep(Math.max(0, delay), timer.signal).then(
       () => {
-        if (this.timer !== timer) return;
-        this.timer = undefined;
-        this.probeDue = true;
-        this.sendProbe();
+        if (this.timer === timer) this.endWait();
       },
       () => undefined,
     );
+    if (this.options.reachable && !this.watching) void this.watch();
+  }
+
+  /**
+   * While a probe's wait runs: checks every REACH_CHECK_MS whether the receiver accepts connections again and,
+   * the moment it does, ends the wait and sends the probe. Stops when there is nothing to check or no wait.
+   */
+  private async watch(): Promise<void> {
+    this.watching = true;
+    try {
+      while (this.timer) {
+        const check = this.options.reachable!();
+        if (!check) return;
+        if (await check) {
+          const wait = this.timer;
+          if (wait) {
+            wait.abort();
+            this.endWait();
+          }
+          return;
+        }
+        if (this.timer) await realSleep(REACH_CHECK_MS, this.timer.signal).catch(() => undefined);
+      }
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  /** The wait before the next probe is over: the probe goes. */
+  private endWait(): void {
+    this.timer = undefined;
+    this.probeDue = true;
+    this.sendProbe();
   }
 
   /** Lets the waiting message with the fewest attempts (the earliest of those) go as the probe. */

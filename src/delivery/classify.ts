@@ -91,7 +91,7 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /** The innermost useful error code of an error (client libraries wrap the socket's error in `cause`). */
-function codeOf(error: any): string | undefined {
+export function codeOf(error: any): string | undefined {
   for (let e = error, depth = 0; e && depth < 5; e = e.cause, depth++) {
     if (typeof e.code === "string" && e.code !== "ERR_BAD_REQUEST" && e.code !== "ERR_NETWORK") return e.code;
   }

@@ -137,6 +137,7 @@ export class DeliveryEngine<C, R = void> {
       sleep: options.sleep ?? realSleep,
       delayScale: Math.max(0, options.delayScale ?? 1),
       random: options.random,
+      reachable: () => this.http.acceptsConnections(),
     });
     this.resources = target.open ? target.open(config) : (undefined as R);
   }

@@ -2,9 +2,11 @@
  * The one HTTP client of every action node: undici, with keep-alive connections per node (./connections), no
  * redirects, text bodies, proxies (CONNECT tunnels for https) and the metadata guard on the resolved address.
  */
+import net from "node:net";
 import { buildConnector, type Dispatcher } from "undici";
 import { ConfigError, type HttpAnswer, type HttpRequest, type TlsOptions } from "../targets/types";
 import { Connections, type Connector } from "./connections";
+import { codeOf } from "./classify";
 import { checkHost, guardedLookup, isIpLiteral, isMetadataAddress } from "./guard";
 import { ACCEPT_ENCODING, exchange, RequestCanceledError } from "./http-request";
 import { proxyAuthorization, proxyOf, type ProxySettings, proxySettings, sameProxySettings, tunnelConnector } from "./proxy";
@@ -63,6 +65,12 @@ export interface HttpClientOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** Failures that mean nothing accepted the connection: no one listening, no route, no such name (yet). */
+const NOT_REACHED = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "ENOTFOUND", "EAI_AGAIN"]);
+
+/** How long `acceptsConnections` waits for the connection to open. */
+const ACCEPT_CHECK_TIMEOUT_MS = 1000;
+
 /** A node's URLs are few and fixed: more distinct ones than this (per-indicator look-ups) start the cache afresh. */
 const MAX_ROUTES = 100;
 
@@ -92,6 +100,8 @@ export class HttpClient {
   private readonly pools = new Map<string, Connections>();
   private readonly tlsKeys = new WeakMap<TlsOptions, string>();
   private tlsCount = 0;
+  /** The URL of the last request, if it reached no one (connection refused …). */
+  private unreached: string | undefined;
 
   constructor(options: HttpClientOptions = {}) {
     this.allowMetadata = options.allowMetadataAddresses ?? (() => false);
@@ -183,10 +193,45 @@ export class HttpClient {
     const request: Dispatcher.DispatchOptions = { origin: route.origin, path: route.path, method: req.method ?? "POST", headers: headers.values, body: req.body };
     const connection = pool.take(route.origin);
     try {
-      return await exchange({ connection, request, signal });
+      const answer = await exchange({ connection, request, signal });
+      this.unreached = undefined;
+      return answer;
+    } catch (error) {
+      this.unreached = NOT_REACHED.has(codeOf(error) ?? "") ? req.url : undefined;
+      throw error;
     } finally {
       pool.give(route.origin, connection);
     }
+  }
+
+  /**
+   * After a request that reached no one: whether its host accepts a TCP connection now (one is opened and closed
+   * at once; nothing is sent on it). Undefined when there is nothing to check: the last request got an answer,
+   * or a proxy stands in between (it would accept for the receiver), or the host is checked up front.
+   */
+  acceptsConnections(): Promise<boolean> | undefined {
+    if (this.unreached === undefined) return undefined;
+    let route: Route;
+    try {
+      route = this.route(this.unreached);
+    } catch {
+      return undefined;
+    }
+    if (route.proxy || route.viaProxy || route.checkUpFront) return undefined;
+    const url = new URL(route.origin);
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(url.port) || (route.secure ? 443 : 80);
+    return new Promise((resolve) => {
+      const socket = net.connect({ host, port, lookup: this.lookup as any });
+      const settle = (accepted: boolean) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(accepted);
+      };
+      const timer = setTimeout(() => settle(false), ACCEPT_CHECK_TIMEOUT_MS);
+      socket.once("connect", () => settle(true));
+      socket.once("error", () => settle(false));
+    });
   }
 
   destroy(): void {

@@ -34,6 +34,8 @@ export interface FaultyPeerOptions {
   tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
   /** Count requests without keeping them (long soak runs). `requests` then stays empty. */
   countOnly?: boolean;
+  /** Listen on this port (e.g. one a client was refused on), instead of a free one. */
+  port?: number;
 }
 
 export interface FaultyPeer {
@@ -119,7 +121,7 @@ export async function startFaultyPeer(options: FaultyPeerOptions = {}): Promise<
   server.on("connection", track);
   server.on("secureConnection", track);
   server.on("tlsClientError", () => state.tlsErrors++);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,

@@ -112,6 +112,27 @@ describe("delivery: circuit breaker (receiver away, then back)", function () {
     await engine.close();
   });
 
+  it("while the receiver refuses connections, sends the probe the moment it accepts them again, not when the probe's wait ends", async function () {
+    const port = await refusedPort();
+    const config: HttpPostConfig = { url: `http://127.0.0.1:${port}/in`, headers: {}, allowedPorts: [port], includeSignals: true, includeRecords: true };
+    // Waits that end only when aborted: no backoff and no probe timer ends by itself, so only the check can send the probe.
+    const sleepUntilAborted = (_ms: number, signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+    const engine = new DeliveryEngine(httpPostTarget, config, { label: 'cse-http-post "breaker"', concurrency: 2, maxAttempts: 10, sleep: sleepUntilAborted });
+    const results = [0, 1, 2, 3, 4, 5].map((i) => engine.submit(newJob(sensorEvent(`c${i}`))));
+    // Both first attempts are refused: the breaker opens and its probe waits.
+    await new Promise((r) => setTimeout(r, 600));
+    const watched = await startFaultyPeer({ port });
+    peer = watched;
+    const upAt = Date.now();
+    const outcomes = await Promise.all(results);
+    expect(Date.now() - upAt, "drained within a few checks of the receiver's return").to.be.below(2000);
+    expect(outcomes.every((o) => o.ok)).to.equal(true);
+    // The checks sent nothing: the receiver saw one request per message, and no message spent more than its refused attempt.
+    expect(watched.requests).to.have.length(6);
+    expect(outcomes.map((o) => o.attempts)).to.deep.equal([2, 2, 1, 1, 1, 1]);
+    await engine.close();
+  });
+
   it("is not opened by 429 (the receiver is there, asking us to slow down): each message keeps its own retries", async function () {
     let answered = 0;
     const watched = await watchedPeer(() => (++answered <= 8 ? { status: 429, body: "slow down" } : { status: 200, body: "ok" }));

@@ -349,6 +349,47 @@ describe("delivery: HTTP client (undici)", function () {
     }
   });
 
+  it("after a refused request, tells whether its host accepts connections again, sending nothing; after an answer there is nothing to check", async function () {
+    expect(client.acceptsConnections(), "nothing refused yet").to.equal(undefined);
+    const closed = await server(() => undefined);
+    const port = closed.port;
+    await closed.close();
+    await client.request({ url: `http://127.0.0.1:${port}/in`, body: "x" }, never()).catch(() => undefined);
+    expect(await client.acceptsConnections()).to.equal(false);
+
+    const back = http.createServer((_req, res) => res.writeHead(503).end("busy"));
+    let connections = 0;
+    back.on("connection", () => connections++);
+    await new Promise<void>((r) => back.listen(port, "127.0.0.1", r));
+    try {
+      expect(await client.acceptsConnections()).to.equal(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(connections, "the check connected").to.equal(1);
+      const answer = await client.request({ url: `http://127.0.0.1:${port}/in`, body: "x" }, never());
+      expect(answer.status).to.equal(503);
+      expect(client.acceptsConnections(), "an answer, even a 5xx: the receiver is reachable").to.equal(undefined);
+    } finally {
+      back.closeAllConnections();
+      await new Promise((r) => back.close(r));
+    }
+  });
+
+  it("has nothing to check through a proxy, which would accept for the receiver", async function () {
+    const proxyPort = await (async () => {
+      const closed = await server(() => undefined);
+      await closed.close();
+      return closed.port;
+    })();
+    const proxied = new HttpClient({ env: { HTTP_PROXY: `http://127.0.0.1:${proxyPort}` } });
+    try {
+      const err = await proxied.request({ url: "http://receiver.example:8080/in", body: "x" }, never()).catch((e) => e);
+      expect(err).to.include({ code: "ECONNREFUSED" });
+      expect(proxied.acceptsConnections()).to.equal(undefined);
+    } finally {
+      proxied.destroy();
+    }
+  });
+
   it("sends plain http through HTTP_PROXY as an absolute URL, with Proxy-Authorization and the target's Host", async function () {
     const proxy = await server((_req, res) => res.end("via proxy"));
     const proxied = new HttpClient({ env: { HTTP_PROXY: `http://u%40x:p%3Aw@127.0.0.1:${proxy.port}` } });
