@@ -449,7 +449,7 @@ function lineOf(entry: JournalEntry): { line: Buffer; payloadAt: number; payload
   const { payload, rest } = messageParts(entry.msg);
   if (payload === undefined) return { line: Buffer.from(`${head}${rest}}\n`), payloadAt: 0, payloadBytes: 0 };
   const payloadHead = `${head}{"payload":`;
-  const tail = `${rest === "{}" ? "}" : `,${rest.slice(1)}`}}\n`;
+  const tail = `${afterPayload(rest)}}\n`;
   const line = Buffer.from(payloadHead + payload + tail);
   const payloadAt = Buffer.byteLength(payloadHead);
   return { line, payloadAt, payloadBytes: line.length - payloadAt - Buffer.byteLength(tail) };
@@ -464,8 +464,12 @@ const NOT_KEPT = new Set(["req", "res"]);
  */
 export function serialiseMessage(msg: Record<string, unknown>): string {
   const { payload, rest } = messageParts(msg);
-  if (payload === undefined) return rest;
-  return `{"payload":${payload}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
+  return payload === undefined ? rest : `{"payload":${payload}${afterPayload(rest)}`;
+}
+
+/** The JSON object `rest` as it follows the payload inside the message's object: its other members, then "}". */
+function afterPayload(rest: string): string {
+  return rest === "{}" ? "}" : `,${rest.slice(1)}`;
 }
 
 /**
