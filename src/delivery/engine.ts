@@ -4,7 +4,7 @@
  * classify answers (src/targets/types.ts).
  */
 import { randomUUID } from "node:crypto";
-import type { AttemptContext, DeliveryEvent, Outcome, Target } from "../targets/types";
+import type { AcceptedMessage, AttemptContext, DeliveryEvent, Outcome, Target } from "../targets/types";
 import { backoffDelay, MAX_RETRY_AFTER_MS, sleep as realSleep } from "./backoff";
 import { Breaker, type Pass } from "./breaker";
 import { classifyError, classifyHttp } from "./classify";
@@ -91,6 +91,7 @@ class Woken extends Error {}
 interface Pending {
   job: DeliveryJob;
   resolve: (result: DeliveryResult) => void;
+  accepted?: AcceptedMessage;
 }
 
 /**
@@ -177,16 +178,16 @@ export class DeliveryEngine<C, R = void> {
    * Queues a job. Throws QueueFullError (synchronously) when the queue is full or the node is closing;
    * otherwise the promise resolves (never rejects) with the result once delivered, failed or closed.
    * `resumed` jobs (taken back from the journal at start) are queued even beyond the queue limit: they were
-   * accepted before.
+   * accepted before. `accepted` is handed to the target on each attempt.
    */
-  submit(job: DeliveryJob, options: { resumed?: boolean } = {}): Promise<DeliveryResult> {
+  submit(job: DeliveryJob, options: { resumed?: boolean; accepted?: AcceptedMessage } = {}): Promise<DeliveryResult> {
     if (options.resumed) {
       if (this.closing.signal.aborted) throw new QueueFullError(`${this.options.label}: the node is closing; message refused`);
     } else {
       this.assertAccepting();
     }
     return new Promise((resolve) => {
-      this.waiting.push({ job, resolve });
+      this.waiting.push({ job, resolve, accepted: options.accepted });
       this.options.hooks?.accepted?.(job);
       this.pump();
     });
@@ -196,7 +197,7 @@ export class DeliveryEngine<C, R = void> {
     while (this.running < this.concurrency && this.waiting.size > 0) {
       const pending = this.waiting.take()!;
       this.running++;
-      const work: Promise<void> = this.deliver(pending.job)
+      const work: Promise<void> = this.deliver(pending.job, pending.accepted)
         .then((result) => this.finish(pending, result))
         .finally(() => {
           this.running--;
@@ -254,7 +255,7 @@ export class DeliveryEngine<C, R = void> {
   }
 
   /** All attempts of one job. Never rejects. */
-  private async deliver(job: DeliveryJob): Promise<DeliveryResult> {
+  private async deliver(job: DeliveryJob, accepted: AcceptedMessage | undefined): Promise<DeliveryResult> {
     const started = Date.now();
     let attempts = 0;
     let last: Outcome | undefined;
@@ -272,7 +273,7 @@ export class DeliveryEngine<C, R = void> {
         const pass: Pass = typeof entered === "string" ? entered : await entered;
         attempts++;
         this.state({ phase: "sending", attempt: attempts, maxAttempts: this.maxAttempts });
-        last = await this.attempt(job, attempts);
+        last = await this.attempt(job, attempts, accepted);
         const receiverTrouble = last.kind === "retry" && (last.status === undefined || last.status >= 500);
         this.breaker.settle(pass, receiverTrouble ? "away" : "answered");
         if (last.kind === "ok") {
@@ -332,7 +333,7 @@ export class DeliveryEngine<C, R = void> {
    * One attempt, bounded by the timeout; a close aborts it. Stopping it (timeout or close) aborts its request and
    * ends it at once, even if the target does not heed the signal.
    */
-  private async attempt(job: DeliveryJob, attempt: number): Promise<Outcome> {
+  private async attempt(job: DeliveryJob, attempt: number, accepted: AcceptedMessage | undefined): Promise<Outcome> {
     if (this.closing.signal.aborted) throw new ClosedError();
     const controller = new AbortController();
     let end!: (reason: unknown) => void;
@@ -345,7 +346,7 @@ export class DeliveryEngine<C, R = void> {
     const timer = setTimeout(() => stop(new AttemptTimeout()), this.timeoutMs);
     this.underWay.add(stop);
     try {
-      return await Promise.race([this.once(job, attempt, controller.signal), ended]);
+      return await Promise.race([this.once(job, attempt, controller.signal, accepted), ended]);
     } catch (error) {
       if (error instanceof ClosedError || this.closing.signal.aborted) throw new ClosedError();
       if (error instanceof AttemptTimeout || controller.signal.reason instanceof AttemptTimeout) {
@@ -358,7 +359,7 @@ export class DeliveryEngine<C, R = void> {
     }
   }
 
-  private async once(job: DeliveryJob, attempt: number, signal: AbortSignal): Promise<Outcome> {
+  private async once(job: DeliveryJob, attempt: number, signal: AbortSignal, accepted: AcceptedMessage | undefined): Promise<Outcome> {
     const { target, config } = this;
     const allow = this.options.allowMetadataAddresses ?? (() => false);
     if (target.send) {
@@ -370,11 +371,12 @@ export class DeliveryEngine<C, R = void> {
         resources: this.resources,
         http: (req) => this.http.request(req, signal),
         checkHost: (host) => checkHost(host, allow()),
+        acceptedPayloadJson: accepted?.acceptedPayloadJson,
       };
       return target.send(job.event, config, ctx);
     }
     if (!target.request) throw new Error(`${target.name} target has neither request() nor send()`);
-    const req = target.request(job.event, config);
+    const req = target.request(job.event, config, accepted);
     const answer = await this.http.request(req, signal);
     return target.classify?.(answer, job.event, config) ?? classifyHttp(answer, undefined, req.url);
   }

@@ -38,6 +38,12 @@ export interface Journal {
   add(entry: JournalEntry, written?: () => void): void;
   /** Forgets an entry: it was delivered or failed for good. */
   remove(id: string): void;
+  /**
+   * The JSON of a written entry's `msg.payload`, exactly as JSON.stringify wrote it at accept time, read back from
+   * the file (one positional read; the bytes are in the page cache); undefined when it cannot be had: a memory
+   * journal, no payload or one written by the fallback serialiser, a line not written yet, a read error. Never throws.
+   */
+  payloadJson(id: string): Buffer | undefined;
   /** Writes what is pending now (instead of at the end of the tick) and calls back those waiting for it. */
   flush(): void;
   /** Writes what is pending and closes the file, keeping the unfinished entries for the next start. */
@@ -54,6 +60,9 @@ export class MemoryJournal implements Journal {
     written?.();
   }
   remove(_id: string): void {}
+  payloadJson(_id: string): Buffer | undefined {
+    return undefined;
+  }
   flush(): void {}
   close(): void {}
   destroy(): void {}
@@ -82,11 +91,19 @@ const GROUP_BYTES = 1024 * 1024;
 /** Compaction copies the outstanding lines in pieces of at most this many bytes. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
-/** Where an outstanding entry's line is in the file (in bytes), so compaction can copy it without serialising again. */
+/**
+ * Where an outstanding entry's line is in the file (in bytes), so compaction can copy it without serialising again,
+ * and where its payload's JSON is in that line (payloadBytes 0: not known), so a target can send it as it is.
+ */
 interface Live {
   offset: number;
   bytes: number;
+  payloadAt: number;
+  payloadBytes: number;
 }
+
+/** An entry not in the file (a memory-only journal). */
+const NOT_WRITTEN: Live = { offset: 0, bytes: 0, payloadAt: 0, payloadBytes: 0 };
 
 export class FileJournal implements Journal {
   readonly recovered: JournalEntry[];
@@ -121,8 +138,8 @@ export class FileJournal implements Journal {
       const batch = new BatchWriter(out);
       for (const entry of entries) {
         if (this.live.has(entry.id)) continue;
-        const line = lineOf(entry);
-        this.live.set(entry.id, { offset: batch.bytes, bytes: Buffer.byteLength(line) });
+        const { line, payloadAt, payloadBytes } = lineOf(entry);
+        this.live.set(entry.id, { offset: batch.bytes, bytes: line.length, payloadAt, payloadBytes });
         batch.add(line);
       }
       batch.end();
@@ -142,12 +159,12 @@ export class FileJournal implements Journal {
 
   add(entry: JournalEntry, written?: () => void): void {
     if (this.live.has(entry.id) || !this.persistent) {
-      if (!this.live.has(entry.id)) this.live.set(entry.id, { offset: 0, bytes: 0 });
+      if (!this.live.has(entry.id)) this.live.set(entry.id, NOT_WRITTEN);
       written?.();
       return;
     }
-    const line = Buffer.from(lineOf(entry));
-    this.live.set(entry.id, { offset: this.fileBytes + this.pendingBytes, bytes: line.length });
+    const { line, payloadAt, payloadBytes } = lineOf(entry);
+    this.live.set(entry.id, { offset: this.fileBytes + this.pendingBytes, bytes: line.length, payloadAt, payloadBytes });
     this.liveBytes += line.length;
     this.append(line);
     if (written) this.waiters.push(written);
@@ -160,6 +177,19 @@ export class FileJournal implements Journal {
     this.liveBytes -= live.bytes;
     if (!this.persistent) return;
     this.append(Buffer.from(`{"done":${JSON.stringify(id)}}\n`));
+  }
+
+  payloadJson(id: string): Buffer | undefined {
+    const live = this.live.get(id);
+    if (!live || live.payloadBytes === 0 || !this.persistent) return undefined;
+    const position = live.offset + live.payloadAt;
+    if (position + live.payloadBytes > this.fileBytes) return undefined; // still pending
+    try {
+      const json = Buffer.allocUnsafe(live.payloadBytes);
+      return fs.readSync(this.fd!, json, 0, json.length, position) === json.length ? json : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -293,7 +323,8 @@ export class FileJournal implements Journal {
       fs.closeSync(fd);
     }
     fs.renameSync(aside, this.file);
-    this.fd = fs.openSync(this.file, "a");
+    // Appending, and reading back a payload (payloadJson).
+    this.fd = fs.openSync(this.file, "a+");
     this.fileBytes = size;
     this.clearPending();
   }
@@ -392,28 +423,36 @@ function copyRange(source: number, target: number, position: number, length: num
 /** Writes lines in batches of about COPY_CHUNK_BYTES, counting the bytes. */
 class BatchWriter {
   bytes = 0;
-  private batch: string[] = [];
-  private batchLength = 0;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
 
   constructor(private readonly fd: number) {}
 
-  add(line: string): void {
+  add(line: Buffer): void {
     this.batch.push(line);
-    this.batchLength += line.length;
-    this.bytes += Buffer.byteLength(line);
-    if (this.batchLength >= COPY_CHUNK_BYTES) this.end();
+    this.batchBytes += line.length;
+    this.bytes += line.length;
+    if (this.batchBytes >= COPY_CHUNK_BYTES) this.end();
   }
 
   end(): void {
     if (this.batch.length === 0) return;
-    fs.writeSync(this.fd, this.batch.join(""));
+    writeAll(this.fd, this.batch);
     this.batch = [];
-    this.batchLength = 0;
+    this.batchBytes = 0;
   }
 }
 
-function lineOf(entry: JournalEntry): string {
-  return `{"id":${JSON.stringify(entry.id)},"acceptedAt":${JSON.stringify(entry.acceptedAt)},"msg":${serialiseMessage(entry.msg)}}\n`;
+/** An entry's line, encoded, and where its payload's JSON is in it (in bytes; payloadBytes 0 when not known). */
+function lineOf(entry: JournalEntry): { line: Buffer; payloadAt: number; payloadBytes: number } {
+  const head = `{"id":${JSON.stringify(entry.id)},"acceptedAt":${JSON.stringify(entry.acceptedAt)},"msg":`;
+  const { payload, rest } = messageParts(entry.msg);
+  if (payload === undefined) return { line: Buffer.from(`${head}${rest}}\n`), payloadAt: 0, payloadBytes: 0 };
+  const payloadHead = `${head}{"payload":`;
+  const tail = `${afterPayload(rest)}}\n`;
+  const line = Buffer.from(payloadHead + payload + tail);
+  const payloadAt = Buffer.byteLength(payloadHead);
+  return { line, payloadAt, payloadBytes: line.length - payloadAt - Buffer.byteLength(tail) };
 }
 
 /** Message properties never journalled: the `http in` request and response objects. */
@@ -421,19 +460,38 @@ const NOT_KEPT = new Set(["req", "res"]);
 
 /**
  * The JSON of a message's keepable parts: everything JSON can hold except `req`/`res` and functions; a
- * circular reference is dropped (best effort), a BigInt becomes a string.
+ * circular reference is dropped (best effort), a BigInt becomes a string. `payload` comes first.
  */
 export function serialiseMessage(msg: Record<string, unknown>): string {
+  const { payload, rest } = messageParts(msg);
+  return payload === undefined ? rest : `{"payload":${payload}${afterPayload(rest)}`;
+}
+
+/** The JSON object `rest` as it follows the payload inside the message's object: its other members, then "}". */
+function afterPayload(rest: string): string {
+  return rest === "{}" ? "}" : `,${rest.slice(1)}`;
+}
+
+/**
+ * serialiseMessage in two parts: the JSON of `msg.payload` exactly as JSON.stringify(msg.payload) writes it, and
+ * the JSON object of the other keepable properties. When the message needs the fallback (a circular reference,
+ * a BigInt) or has no payload to keep, `payload` is undefined and `rest` is the whole message.
+ */
+function messageParts(msg: Record<string, unknown>): { payload?: string; rest: string } {
   const kept: Record<string, unknown> = {};
+  let payload: unknown;
   for (const key of Object.keys(msg)) {
     const value = msg[key];
     if (NOT_KEPT.has(key) || typeof value === "function") continue;
-    kept[key] = value;
+    if (key === "payload") payload = value;
+    else kept[key] = value;
   }
   try {
-    return JSON.stringify(kept);
+    const payloadJson = payload === undefined ? undefined : JSON.stringify(payload);
+    return { payload: payloadJson, rest: JSON.stringify(kept) };
   } catch {
-    return JSON.stringify(kept, safeReplacer());
+    if (payload !== undefined) kept.payload = payload;
+    return { rest: JSON.stringify(kept, safeReplacer()) };
   }
 }
 

@@ -343,7 +343,9 @@ export function defineActionNode<C, R = void>(spec: ActionNodeSpec<C, R>): (RED:
       /** Queues an accepted (and journalled) message on the engine; `input` is absent for a resumed one. */
       const deliver = (running: DeliveryEngine<C, R>, job: DeliveryJob, msg: Record<string, any>, input: InputCallbacks | undefined) => {
         const id = job.id;
-        running.submit(job, { resumed: !input }).then(
+        // The journal wrote msg.payload's JSON: a target may send those bytes when the event's payload is that object.
+        const accepted = job.event.payload === msg.payload ? { acceptedPayloadJson: () => journal.payloadJson(id) } : undefined;
+        running.submit(job, { resumed: !input, accepted }).then(
           (result) => settle(id, msg, result, input),
           (error) => report(msg, failure(running.redact(`${label}: ${String(error?.message ?? error)}`)), input),
         );

@@ -47,9 +47,14 @@ export function fullInsight(insight: Insight, options: FullJsonOptions = {}): In
   return out;
 }
 
+/** True when the options remove nothing: `fullJson` is then `JSON.stringify(insight)`. */
+export function keepsWholeInsight(options: FullJsonOptions): boolean {
+  return !!options.includeSignals && !!options.includeRecords && !options.recordFields?.length;
+}
+
 /** `fullInsight` as the JSON text that goes on the wire. */
 export function fullJson(insight: Insight, options: FullJsonOptions = {}): string {
   // Nothing to remove: the copy would serialise to the same text, so skip making it.
-  if (options.includeSignals && options.includeRecords && !options.recordFields?.length) return JSON.stringify(insight);
+  if (keepsWholeInsight(options)) return JSON.stringify(insight);
   return JSON.stringify(fullInsight(insight, options));
 }

@@ -2,8 +2,8 @@
 import { checkUrl } from "../delivery/http";
 import { headerSafeKey, idempotencyKeyOf } from "../delivery/idempotency";
 import type { Insight } from "../events/types";
-import { fullJson, type FullJsonOptions } from "../render/full-json";
-import { ConfigError, type DeliveryEvent, type HttpRequest, type Target } from "./types";
+import { fullJson, type FullJsonOptions, keepsWholeInsight } from "../render/full-json";
+import { type AcceptedMessage, ConfigError, type DeliveryEvent, type HttpRequest, type Target } from "./types";
 
 /** CSE's own allow-list of destination ports. */
 export const DEFAULT_ALLOWED_PORTS: readonly number[] = [80, 8080, 443, 8443, 8000];
@@ -45,10 +45,17 @@ function basicAuth(username: string, password = ""): string {
   return `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
 }
 
-export function httpPostRequest(event: DeliveryEvent, config: HttpPostConfig): HttpRequest {
-  const body = event.topic.startsWith("insight.")
-    ? fullJson(event.payload as Insight, config)
-    : JSON.stringify(event.payload);
+/** The body: the payload as JSON, shaped by the options for an Insight. */
+function bodyOf(event: DeliveryEvent, config: HttpPostConfig, accepted: AcceptedMessage | undefined): string | Buffer {
+  const insight = event.topic.startsWith("insight.");
+  // When the body is JSON.stringify(payload) anyway, the journal's copy of those bytes is it, with no serialising.
+  const asAccepted = !insight || keepsWholeInsight(config) ? accepted?.acceptedPayloadJson?.() : undefined;
+  if (asAccepted) return asAccepted;
+  return insight ? fullJson(event.payload as Insight, config) : JSON.stringify(event.payload);
+}
+
+export function httpPostRequest(event: DeliveryEvent, config: HttpPostConfig, accepted?: AcceptedMessage): HttpRequest {
+  const body = bodyOf(event, config, accepted);
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   for (const [name, value] of Object.entries(config.headers)) {
     if (name.toLowerCase() !== "idempotency-key") headers[name] = value;

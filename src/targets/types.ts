@@ -69,8 +69,18 @@ export interface HttpAnswer {
   body: string;
 }
 
+/** The message as the node accepted it, for a target that would send its payload's JSON as it is. */
+export interface AcceptedMessage {
+  /**
+   * When the event's payload is the very `msg.payload` the node journalled: its JSON as JSON.stringify wrote it
+   * then, read back from the journal. Undefined when it cannot be had (no file journal, cluster mode, a payload
+   * the journal could not write as is, a read error); the target then serialises the payload itself.
+   */
+  acceptedPayloadJson?(): Buffer | undefined;
+}
+
 /** Per-attempt context for `send()`-style targets. */
-export interface AttemptContext<R = void> {
+export interface AttemptContext<R = void> extends AcceptedMessage {
   /** Aborted on the attempt's timeout and when the node closes. */
   signal: AbortSignal;
   timeoutMs: number;
@@ -95,8 +105,8 @@ export interface Target<C, R = void> {
   secrets(config: C): string[];
   /** Extra deploy-time checks; throw ConfigError. */
   validate?(config: C): void;
-  /** HTTP form: the request for an event. */
-  request?(event: DeliveryEvent, config: C): HttpRequest;
+  /** HTTP form: the request for an event (`accepted` is missing for a Test or Preview). */
+  request?(event: DeliveryEvent, config: C, accepted?: AcceptedMessage): HttpRequest;
   /** HTTP form: the answer's meaning; undefined falls back to classifyHttp. */
   classify?(answer: HttpAnswer, event: DeliveryEvent, config: C): Outcome | undefined;
   /** Custom form: one attempt. */

@@ -5,9 +5,10 @@ import { expect } from "chai";
 import helper from "node-red-node-test-helper";
 import httpPostNode = require("../../src/nodes/cse-http-post");
 import pagerDutyNode = require("../../src/nodes/cse-pagerduty");
-import { readJournal } from "../../src/delivery/journal";
+import { FileJournal, readJournal } from "../../src/delivery/journal";
+import { fullJson } from "../../src/render/full-json";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
-import { modernInsight } from "../fakes/insights";
+import { modernInsight, sensorOfflinePayload } from "../fakes/insights";
 
 helper.init(require.resolve("node-red"));
 
@@ -235,6 +236,95 @@ describe("action nodes: durable delivery (journal)", function () {
     await n1.close(false);
     await until("the report", () => caught.length === 1);
     expect(caught[0].error.message).to.include("the node closed before the message was delivered");
+  });
+
+  describe("the body of cse-http-post, serialised once", function () {
+    /** An Insight with non-ASCII text, so byte offsets in the journal differ from string offsets. */
+    const unicodeInsight = (n: number) => modernInsight({ id: `durable-${n}`, readableId: `INSIGHT-${n}`, name: `Übergröße ✓ 日本語 ${n}` } as any, 2);
+    const whole = { includeSignals: true, includeRecords: true };
+    /** What the journal gave back for each attempt that asked (bytes, or undefined). */
+    let readBack: (Buffer | undefined)[];
+    let realPayloadJson: typeof FileJournal.prototype.payloadJson;
+
+    beforeEach(function () {
+      readBack = [];
+      realPayloadJson = FileJournal.prototype.payloadJson;
+      FileJournal.prototype.payloadJson = function (this: FileJournal, id: string) {
+        const json = realPayloadJson.call(this, id);
+        readBack.push(json);
+        return json;
+      };
+    });
+
+    afterEach(function () {
+      FileJournal.prototype.payloadJson = realPayloadJson;
+    });
+
+    function expectBody(request: { raw: Buffer; headers: Record<string, unknown> }, expected: string) {
+      expect(request.raw.equals(Buffer.from(expected)), request.raw.toString("utf8").slice(0, 200)).to.equal(true);
+      expect(request.headers["content-length"]).to.equal(String(Buffer.byteLength(expected)));
+    }
+
+    it("sends the bytes the journal wrote at accept time, the same as JSON.stringify(payload)", async function () {
+      const n1 = await load(whole);
+      const out = collect("out");
+      const payload = unicodeInsight(1);
+      const sensor = sensorOfflinePayload();
+      n1.receive({ topic: "insight.created", payload, note: "ß" });
+      n1.receive({ topic: "sensor.offline", payload: sensor });
+      await until("both deliveries", () => out.length === 2);
+      const byId = (id: string) => peer.requests.find((r) => r.json.id === id || r.json.sensorId === id)!;
+      expectBody(byId("durable-1"), JSON.stringify(payload));
+      expectBody(byId(sensor.sensorId), JSON.stringify(sensor));
+      const lengths = (list: (number | undefined)[]) => list.sort((x, y) => (x ?? -1) - (y ?? -1));
+      expect(lengths(readBack.map((json) => json?.length))).to.deep.equal(lengths(peer.requests.map((r) => r.raw.length)));
+    });
+
+    it("sends a message taken back after a restart with the same bytes", async function () {
+      peer.script({ hang: true });
+      const n1 = await load({ ...whole, timeout: 60_000 });
+      const payload = unicodeInsight(2);
+      n1.receive({ topic: "insight.created", payload });
+      await peer.waitForRequests(1);
+      expectBody(peer.requests[0], JSON.stringify(payload));
+      await helper.unload();
+      await until("the aborted connection to close", () => peer.openConnections() === 0);
+
+      peer.script({ status: 200 });
+      readBack = [];
+      await load(whole);
+      const out = collect("out");
+      await until("the resumed delivery", () => out.length === 1);
+      expectBody(peer.requests[1], JSON.stringify(payload));
+      expect(readBack.filter(Boolean)).to.have.length(1);
+    });
+
+    it("serialises the payload itself when the options shape the Insight or the payload is not the object sent", async function () {
+      const shaping = { includeSignals: true, includeRecords: true, recordFields: "action, device_ip" };
+      const n1 = await load(shaping);
+      const out = collect("out");
+      const payload = unicodeInsight(3);
+      n1.receive({ topic: "insight.created", payload });
+      // A text payload: the event is the parsed object, not what the journal wrote.
+      const text = unicodeInsight(4);
+      n1.receive({ topic: "insight.created", payload: JSON.stringify(text) });
+      await until("both deliveries", () => out.length === 2);
+      const byId = (id: string) => peer.requests.find((r) => r.json.id === id)!;
+      expectBody(byId("durable-3"), fullJson(payload, { ...whole, recordFields: ["action", "device_ip"] }));
+      expectBody(byId("durable-4"), fullJson(text, { ...whole, recordFields: ["action", "device_ip"] }));
+      expect(readBack).to.deep.equal([]);
+    });
+
+    it("serialises it when there is no journal file (memory only), with the same bytes", async function () {
+      helper.settings({ cseDelayScale: 0.001, cseHttpPostAllowedPorts: [peer.port] } as any);
+      await helper.load(httpPostNode as any, flow(`${peer.url}/in`, whole), { n1: {} });
+      const out = collect("out");
+      const payload = unicodeInsight(5);
+      (helper.getNode("n1") as any).receive({ topic: "insight.created", payload });
+      await until("the delivery", () => out.length === 1);
+      expectBody(peer.requests[0], JSON.stringify(payload));
+      expect(readBack).to.deep.equal([]);
+    });
   });
 
   it("works the same for every action node: cse-pagerduty resumes after a redeploy with the same dedup_key", async function () {

@@ -4,7 +4,8 @@ import { cseMetaFor } from "../../src/events/meta";
 import { allowedPortsFrom, checkPort, DEFAULT_ALLOWED_PORTS, httpPostRequest, httpPostTarget, portOf } from "../../src/targets/http-post";
 import { checkWebhookUrl, slackWebhookTarget } from "../../src/targets/slack-webhook";
 import { ConfigError } from "../../src/targets/types";
-import { modernInsight } from "../fakes/insights";
+import { fullJson } from "../../src/render/full-json";
+import { modernInsight, sensorOfflinePayload } from "../fakes/insights";
 
 describe("delivery: HTTP POST v2 port allow-list", function () {
   it("uses the explicit port or the scheme's default", function () {
@@ -51,6 +52,28 @@ describe("delivery: HTTP POST v2 request", function () {
   it("has no Authorization without a username", function () {
     const req = httpPostRequest(event, { url: "https://a.example/in", headers: {}, allowedPorts: [443] });
     expect(req.headers).to.not.have.property("Authorization");
+  });
+
+  it("sends the accepted payload's JSON as it is exactly when the body would be JSON.stringify(payload)", function () {
+    const base = { url: "https://a.example/in", headers: {}, allowedPorts: [443] };
+    const journalled = Buffer.from(JSON.stringify(insight));
+    let reads = 0;
+    const accepted = { acceptedPayloadJson: () => (reads++, journalled) };
+    expect(httpPostRequest(event, { ...base, includeSignals: true, includeRecords: true }, accepted).body).to.equal(journalled);
+    const sensor = sensorOfflinePayload();
+    const sensorEvent = { topic: "sensor.offline" as const, payload: sensor, cse: cseMetaFor("sensor.offline", sensor) };
+    expect(httpPostRequest(sensorEvent, base, accepted).body).to.equal(journalled);
+    expect(reads).to.equal(2);
+    // Options that shape the Insight: serialised from the object, the journal is not read.
+    for (const shaping of [{}, { includeSignals: true }, { includeSignals: true, includeRecords: true, recordFields: ["action"] }]) {
+      const body = httpPostRequest(event, { ...base, ...shaping }, accepted).body;
+      expect(body, JSON.stringify(shaping)).to.equal(fullJson(insight, shaping));
+    }
+    expect(reads).to.equal(2);
+    // Not to be had: serialised as before.
+    const none = { acceptedPayloadJson: () => undefined };
+    expect(httpPostRequest(event, { ...base, includeSignals: true, includeRecords: true }, none).body).to.equal(JSON.stringify(insight));
+    expect(httpPostRequest(sensorEvent, base, none).body).to.equal(JSON.stringify(sensor));
   });
 
   it("counts the password and its Basic form as secrets", function () {

@@ -179,6 +179,96 @@ describe("delivery: journal", function () {
     expect(resumed.every((e) => (e.msg.payload as Record<string, unknown>).changedLater === undefined)).to.equal(true);
   });
 
+  describe("the payload's JSON, read back", function () {
+    // Non-ASCII text, so byte offsets differ from string offsets.
+    const payloadOf = (id: string) => ({ id: `insight-${id}`, name: "Übergröße ✓ 日本語", n: 1.5, list: [null, true, "é"] });
+    const written = (id: string) => Buffer.from(JSON.stringify(payloadOf(id)));
+
+    it("gives the bytes JSON.stringify wrote for msg.payload at accept time, once its line is written", async function () {
+      const journal = new FileJournal(file);
+      const added = entry("a", { payload: payloadOf("a"), note: "ß ✓" });
+      journal.add(added);
+      expect(journal.payloadJson("a"), "not written yet").to.equal(undefined);
+      await tick();
+      (added.msg.payload as Record<string, unknown>).changedLater = true;
+      expect(journal.payloadJson("a")!.equals(written("a"))).to.equal(true);
+      expect(journal.payloadJson("other")).to.equal(undefined);
+      journal.remove("a");
+      expect(journal.payloadJson("a")).to.equal(undefined);
+      journal.close();
+    });
+
+    it("finds it after a compaction moved its line", async function () {
+      const journal = new FileJournal(file, { compactBytes: 8 * 1024 });
+      const open: string[] = [];
+      let compactions = 0;
+      let previousSize = 0;
+      for (let i = 0; i < 300; i++) {
+        const id = `e${i}`;
+        journal.add(entry(id, { payload: payloadOf(id), note: "Übergröße ✓ ".repeat(i % 7) }));
+        open.push(id);
+        if (i % 3 !== 0) journal.remove(open.splice(open.length - 2, 1)[0] ?? id);
+        await tick();
+        const size = fs.statSync(file).size;
+        if (size < previousSize) {
+          compactions++;
+          for (const o of open) expect(journal.payloadJson(o)!.equals(written(o)), o).to.equal(true);
+        }
+        previousSize = size;
+      }
+      expect(compactions).to.be.above(2);
+      journal.close();
+    });
+
+    it("finds it for an entry taken back after a restart", async function () {
+      const first = new FileJournal(file);
+      first.add(entry("a", { payload: payloadOf("a") }));
+      first.add(entry("b", { payload: payloadOf("b") }));
+      first.remove("a");
+      first.close();
+      const again = new FileJournal(file);
+      expect(again.recovered.map((e) => e.id)).to.deep.equal(["b"]);
+      expect(again.payloadJson("b")!.equals(Buffer.from(JSON.stringify(again.recovered[0].msg.payload)))).to.equal(true);
+      expect(again.payloadJson("b")!.equals(written("b"))).to.equal(true);
+      again.close();
+    });
+
+    it("has none for a message the fallback serialiser wrote, without a payload, or when the journal is not writing", async function () {
+      const errors: Error[] = [];
+      const journal = new FileJournal(file, { onError: (e) => errors.push(e) });
+      const circular: Record<string, unknown> = { id: "c" };
+      circular.self = circular;
+      journal.add(entry("circular", { payload: circular }));
+      journal.add(entry("bigint", { payload: { n: 1n } }));
+      journal.add(entry("bigint-beside", { payload: payloadOf("x"), count: 2n }));
+      journal.add(entry("none", { payload: undefined }));
+      journal.add(entry("good", { payload: payloadOf("good") }));
+      await tick();
+      for (const id of ["circular", "bigint", "bigint-beside", "none"]) expect(journal.payloadJson(id), id).to.equal(undefined);
+      expect(journal.payloadJson("good")!.equals(written("good"))).to.equal(true);
+      fs.closeSync((journal as any).fd); // the file goes away under our feet: the next write fails
+      journal.add(entry("late", { payload: payloadOf("late") }));
+      journal.flush();
+      expect(errors).to.have.length(1);
+      expect(journal.payloadJson("late")).to.equal(undefined);
+      expect(journal.payloadJson("good")).to.equal(undefined);
+      (journal as any).fd = undefined;
+      journal.close();
+      expect(new MemoryJournal().payloadJson("good")).to.equal(undefined);
+    });
+
+    it("gives undefined, not an error, when the read fails or comes up short", async function () {
+      const journal = new FileJournal(file);
+      journal.add(entry("a", { payload: payloadOf("a") }));
+      await tick();
+      fs.ftruncateSync((journal as any).fd, 10);
+      expect(journal.payloadJson("a")).to.equal(undefined);
+      fs.closeSync((journal as any).fd);
+      expect(journal.payloadJson("a")).to.equal(undefined);
+      (journal as any).fd = undefined;
+    });
+  });
+
   it("loses nothing when a compaction was cut short (its aside file left behind)", function () {
     const journal = new FileJournal(file);
     for (const id of ["a", "b", "c", "d"]) journal.add(entry(id));
@@ -259,6 +349,13 @@ describe("delivery: journal", function () {
       payload.nested.parent = payload;
       const out = JSON.parse(serialiseMessage({ topic: "t", payload }));
       expect(out).to.deep.equal({ topic: "t", payload: { id: "i1", n: "10", nested: { ok: true } } });
+    });
+
+    it("writes the payload first, as JSON.stringify(msg.payload) writes it", function () {
+      const payload = { b: 2, a: "ü" };
+      expect(serialiseMessage({ topic: "t", payload, cse: { key: "k" } })).to.equal(`{"payload":${JSON.stringify(payload)},"topic":"t","cse":{"key":"k"}}`);
+      expect(serialiseMessage({ payload })).to.equal(`{"payload":${JSON.stringify(payload)}}`);
+      expect(serialiseMessage({ topic: "t" })).to.equal('{"topic":"t"}');
     });
 
     it("keeps a shared (not circular) object in both places", function () {
