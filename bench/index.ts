@@ -532,22 +532,33 @@ async function fanout(nr: string, peers: PeersClient, kinds: string[], base: Ins
   log(`fan-out: ${n} events × 10 nodes (${kinds.length} kinds)`);
   await run(0, "fo-warm-ours");
   await run(1, "fo-warm-core");
-  const ours = await run(0, "fo-ours");
-  const core = await run(1, "fo-core");
-  details.fanout = { events: n, kinds, ours, core };
-  if (ours.failed) notes.push(`fan-out: ${ours.failed} deliveries failed (see details.fanout)`);
+  // A burst lasts under a second: rounds with the order alternated, the round with the median ratio shown.
+  const rounds: { ours: Awaited<ReturnType<typeof run>>; core: Awaited<ReturnType<typeof run>>; ratio: number }[] = [];
+  for (let i = 0; i < SIZES.tpRounds; i++) {
+    const coreFirst = i % 2 === 1;
+    const first = await run(coreFirst ? 1 : 0, `fo-${i}-a`);
+    const second = await run(coreFirst ? 0 : 1, `fo-${i}-b`);
+    const [ours, core] = coreFirst ? [second, first] : [first, second];
+    rounds.push({ ours, core, ratio: core.ms / ours.ms });
+    log(`fan-out round ${i + 1}: ours ${fmt.rate((n * 1000) / ours.ms)}, core ${fmt.rate((n * 1000) / core.ms)}`);
+  }
+  const middle = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
+  const { ours, core } = middle;
+  details.fanout = { events: n, kinds, rounds };
+  const failed = rounds.reduce((sum, r) => sum + r.ours.failed, 0);
+  if (failed) notes.push(`fan-out: ${failed} deliveries failed (see details.fanout)`);
   const oursRate = (n * 1000) / ours.ms;
   const coreRate = (n * 1000) / core.ms;
   const byKind = Object.entries(ours.finishedMs).sort((a, b) => b[1] - a[1]);
   log(`fan-out: ours ${fmt.rate(oursRate)}, core ${fmt.rate(coreRate)}; last delivery per kind (ms after the first event): ${JSON.stringify(Object.fromEntries(byKind))}`);
   rows.push({
     section: "Fan-out",
-    measure: `1 event → 10 action nodes of ${kinds.length} kinds (${n} events; ${ours.done}/${n * 10} delivered; slowest: ${byKind[0]?.[0] ?? "?"})`,
+    measure: `1 event → 10 action nodes of ${kinds.length} kinds (${n} events, median of ${rounds.length} rounds; ${ours.done}/${n * 10} delivered; slowest: ${byKind[0]?.[0] ?? "?"})`,
     value: `${fmt.rate(oursRate)} events`,
     baseline: `10 × (function → core http request): ${fmt.rate(coreRate)}`,
-    ratio: oursRate / coreRate,
+    ratio: middle.ratio,
     aim: "≥ 0.8×",
-    met: oursRate / coreRate >= 0.8,
+    met: middle.ratio >= 0.8,
   });
 }
 
