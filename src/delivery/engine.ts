@@ -371,7 +371,6 @@ export class DeliveryEngine<C, R = void> {
         resources: this.resources,
         http: (req) => this.http.request(req, signal),
         checkHost: (host) => checkHost(host, allow()),
-        acceptedPayloadJson: accepted?.acceptedPayloadJson,
       };
       return target.send(job.event, config, ctx);
     }

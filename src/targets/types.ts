@@ -80,7 +80,7 @@ export interface AcceptedMessage {
 }
 
 /** Per-attempt context for `send()`-style targets. */
-export interface AttemptContext<R = void> extends AcceptedMessage {
+export interface AttemptContext<R = void> {
   /** Aborted on the attempt's timeout and when the node closes. */
   signal: AbortSignal;
   timeoutMs: number;
