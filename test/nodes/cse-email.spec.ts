@@ -7,7 +7,7 @@ import { closedModernInsight, modernInsight, realInsight, ruleAutoDisabledPayloa
 import { startSmtpPeer, type SmtpPeer } from "../fakes/smtp-peer";
 import { testPki } from "../fakes/pki";
 import { Inbox, eventMessage } from "../support/node-test";
-import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
+import { BROKEN_TEMPLATE, expectBrokenTemplateRefused, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -287,11 +287,6 @@ describe("cse-email node", function () {
 
   it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
     const { caught } = await load({ subject: BROKEN_TEMPLATE }, {}, false);
-    const node = helper.getNode("n1") as any;
-    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
-    expect(node.status.args[0][0].text).to.match(/^subject: line 2: unclosed/);
-    node.receive(event("insight.created", modernInsight()));
-    const [msg] = await caught.until(1);
-    expect(msg.error.message).to.contain(`cse-email "SOC mail": invalid configuration: subject: ${BROKEN_PROBLEM}`);
+    await expectBrokenTemplateRefused(helper.getNode("n1"), caught, event("insight.created", modernInsight()), "subject", 'cse-email "SOC mail"');
   });
 });

@@ -6,7 +6,7 @@ import type { EventTopic, Insight } from "../../src/events/types";
 import { startHttpPeer, type HttpPeer } from "../fakes/http-peer";
 import { closedModernInsight, hugeInsight, modernInsight, realInsight, ruleAutoDisabledPayload, sensorOfflinePayload } from "../fakes/insights";
 import { Inbox, eventMessage } from "../support/node-test";
-import { BROKEN_PROBLEM, BROKEN_TEMPLATE, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
+import { BROKEN_TEMPLATE, expectBrokenTemplateRefused, EVERY_EVENT_TEMPLATE, EXAMPLE_TEMPLATE, exampleText, HOSTILE_NAME, hostileInsight } from "../support/templates";
 
 helper.init(require.resolve("node-red"));
 
@@ -174,12 +174,7 @@ describe("cse-hipchat node", function () {
 
   it("template: one that does not parse is a red status and a refusal naming node, field and line", async function () {
     const { caught } = await load({ template: BROKEN_TEMPLATE });
-    const node = helper.getNode("n1") as any;
-    expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
-    expect(node.status.args[0][0].text).to.match(/^template: line 2: unclosed/);
-    node.receive(event("insight.created", modernInsight()));
-    const [msg] = await caught.until(1);
-    expect(msg.error.message).to.contain(`cse-hipchat "SOC": invalid configuration: template: ${BROKEN_PROBLEM}`);
+    await expectBrokenTemplateRefused(helper.getNode("n1"), caught, event("insight.created", modernInsight()), "template", 'cse-hipchat "SOC"');
     expect(peer.requests).to.have.length(0);
   });
 });

@@ -1,4 +1,5 @@
 /** What the node specs send through a templated node: the issue's example template and an Insight that fights it. */
+import { expect } from "chai";
 import { modernInsight } from "../fakes/insights";
 import type { Insight } from "../../src/events/types";
 
@@ -12,6 +13,24 @@ export const EVERY_EVENT_TEMPLATE =
 /** A template that does not parse: the section opened on line 2 is never closed. */
 export const BROKEN_TEMPLATE = "{{severity}}\n{{#insight}}{{name}}\nend";
 export const BROKEN_PROBLEM = 'line 2: unclosed section "insight"';
+
+/**
+ * For a node deployed with BROKEN_TEMPLATE in `field`: its status is red and names the field and line, and `msg`
+ * sent to it reaches Catch refused, naming the node (`label`), the field and the problem.
+ */
+export async function expectBrokenTemplateRefused(
+  node: any,
+  caught: { until(count: number): Promise<any[]> },
+  msg: object,
+  field: string,
+  label: string,
+): Promise<void> {
+  expect(node.status.args[0][0]).to.include({ fill: "red", shape: "ring" });
+  expect(node.status.args[0][0].text).to.match(new RegExp(`^${field}: line 2: unclosed`));
+  node.receive(msg);
+  const [refused] = await caught.until(1);
+  expect(refused.error.message).to.contain(`${label}: invalid configuration: ${field}: ${BROKEN_PROBLEM}`);
+}
 
 /** An Insight whose name is markup and a template of its own. */
 export function hostileInsight(): Insight {
