@@ -8,7 +8,7 @@
  */
 import { type Job, Queue, QueueEvents, WaitingError, Worker } from "bullmq";
 import type { DeliveryResult } from "../delivery/engine";
-import { type JournalEntry, serialiseMessage } from "../delivery/journal";
+import { type JournalEntry, serialiseMessage } from "../delivery/journal-lines";
 import { within } from "../delivery/within";
 import type { ClusterConnection, RedisHealth } from "./connection";
 

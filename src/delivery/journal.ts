@@ -1,30 +1,26 @@
 /**
  * The delivery journal of one action node: every accepted message is appended (one JSON line) before it is
  * attempted, and a short "done" line follows once it was delivered or failed for good. A node that starts
- * again with the same id reads the file and re-queues what has no "done" line, in the order it was accepted.
+ * again with the same id reads the journal and re-queues what has no "done" line, in the order it was accepted.
  *
  * Write path (group commit): the accept lines of every message accepted in one tick of the event loop are written
  * together, in one write at the end of that tick, before any of those messages is attempted: `add`'s callback runs
  * once its line is in the operating system's cache (which survives a `kill -9`), and only then does the node start
  * sending it, so what is acknowledged is on disk, or is not yet acknowledged. "Done" lines go in the same writes.
- * Losing a "done" line only means a message is sent once more (delivery is at-least-once). The file is emptied when
- * nothing is outstanding and rewritten with only the outstanding entries when it grows; both are cheap: the
- * rewrite copies the outstanding lines byte for byte (it knows where each one is) instead of serialising again.
- * No fsync: it can block the event loop for a tenth of a second, and a process crash does not need it (a power
- * failure can lose the last writes).
+ * Losing a "done" line only means a message is sent once more (delivery is at-least-once).
+ *
+ * Two files keep the lines: `<node>.jsonl`, which is appended to, and `<node>.jsonl.previous`, read before it.
+ * When the current file is full and nothing outstanding is left in the previous one, the previous one is deleted
+ * and the current one renamed to take its place: a queue that drains in the order it was accepted (the usual
+ * case, however long) is never copied. Only when an entry still waits in the previous file and most of both is
+ * finished work are the outstanding lines copied, byte for byte, into a new previous file. Both are emptied when
+ * nothing is outstanding. No fsync: it can block the event loop for a tenth of a second, and a process crash does
+ * not need it (a power failure can lose the last writes).
  */
 import fs from "node:fs";
 import path from "node:path";
-
-/** What the journal keeps of an accepted message. */
-export interface JournalEntry {
-  /** The id the node gave the message when it accepted it (also the on-demand idempotency key). */
-  id: string;
-  /** ISO-8601 time of acceptance. */
-  acceptedAt: string;
-  /** The message's JSON-safe properties (see serialiseMessage). */
-  msg: Record<string, unknown>;
-}
+import { doneLine, type JournalEntry, jsonLines, lineParts } from "./journal-lines";
+import { LineBuffer } from "./line-buffer";
 
 export interface Journal {
   /** False when entries only live in memory (no user directory, or it cannot be written). */
@@ -40,8 +36,8 @@ export interface Journal {
   remove(id: string): void;
   /**
    * The JSON of a written entry's `msg.payload`, exactly as JSON.stringify wrote it at accept time, read back from
-   * the file (one positional read; the bytes are in the page cache); undefined when it cannot be had: a memory
-   * journal, no payload or one written by the fallback serialiser, a line not written yet, a read error. Never throws.
+   * the file (the bytes are in the page cache); undefined when it cannot be had: a memory journal, no payload or
+   * one written by the fallback serialiser, a line not written yet, a read error. Never throws.
    */
   payloadJson(id: string): Buffer | undefined;
   /** Writes what is pending now (instead of at the end of the tick) and calls back those waiting for it. */
@@ -69,8 +65,8 @@ export class MemoryJournal implements Journal {
 }
 
 export interface FileJournalOptions {
-  /** Rewrite the file with only the outstanding entries once it is this big and mostly finished work (default 8 MiB). */
-  compactBytes?: number;
+  /** The current file is full at this size (default 8 MiB): it is set aside, or the outstanding entries compacted. */
+  fullBytes?: number;
   /** Called once when writing fails; the journal then keeps going in memory only. Must not throw. */
   onError?: (error: Error) => void;
 }
@@ -81,21 +77,35 @@ export interface OpenReport {
   skippedLines: number;
 }
 
-const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
-/** An empty-again file is truncated once it holds at least this much finished work. */
+const DEFAULT_FULL_BYTES = 8 * 1024 * 1024;
+/** Once nothing is outstanding, the files are emptied when they hold at least this much finished work. */
 const TRUNCATE_BYTES = 64 * 1024;
-
-/** A group write is made as soon as this much is pending (the callbacks still wait for the end of the tick). */
-const GROUP_BYTES = 1024 * 1024;
 
 /** Compaction copies the outstanding lines in pieces of at most this many bytes. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
+/** A payload is read back with the lines after it, up to this many bytes: they are usually sent next. */
+const READ_AHEAD_BYTES = 256 * 1024;
+
+/** The file read before `file`: the journal's previous file. */
+export function previousFileOf(file: string): string {
+  return `${file}.previous`;
+}
+
+/** One of the journal's two files: its descriptor, the bytes written, and a number new with each new content. */
+interface JournalFile {
+  fd: number;
+  bytes: number;
+  generation: number;
+}
+
 /**
- * Where an outstanding entry's line is in the file (in bytes), so compaction can copy it without serialising again,
- * and where its payload's JSON is in that line (payloadBytes 0: not known), so a target can send it as it is.
+ * Where an outstanding entry's line is (in which file's content, at which byte), so compaction can copy it without
+ * serialising again, and where its payload's JSON is in that line (payloadBytes 0: not known), so a target can send
+ * it as it is.
  */
 interface Live {
+  generation: number;
   offset: number;
   bytes: number;
   payloadAt: number;
@@ -103,53 +113,47 @@ interface Live {
 }
 
 /** An entry not in the file (a memory-only journal). */
-const NOT_WRITTEN: Live = { offset: 0, bytes: 0, payloadAt: 0, payloadBytes: 0 };
+const NOT_WRITTEN: Live = { generation: -1, offset: 0, bytes: 0, payloadAt: 0, payloadBytes: 0 };
 
 export class FileJournal implements Journal {
   readonly recovered: JournalEntry[];
   readonly report: OpenReport;
-  private fd: number | undefined;
+  private readonly previousFile: string;
+  private current: JournalFile | undefined;
+  private previous: JournalFile | undefined;
+  /** How many outstanding entries have their line in the previous file. */
+  private previousLive = 0;
+  private generations = 0;
   private readonly live = new Map<string, Live>();
   private liveBytes = 0;
-  private fileBytes = 0;
   /**
-   * Lines not yet written (accept and done lines, in order, each encoded once: its length is its size in the file
-   * and the write takes it as it is), their size in bytes, and who waits for them.
+   * Lines not yet written (accept and done lines, in order, encoded once), written into the current file when the
+   * buffer is full or at the end of the tick, and who waits for them.
    */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly lines = new LineBuffer((bytes) => this.writeCurrent(bytes));
   private waiters: (() => void)[] = [];
   private flushScheduled = false;
   private failed = false;
-  private readonly compactBytes: number;
+  private readonly fullBytes: number;
+  /** The stretch of a file read last by payloadJson: it holds the next entries' payloads too. */
+  private readAhead: { generation: number; start: number; data: Buffer } | undefined;
 
   /** Opens (creating the directory if needed) the journal at `file`. Throws when it cannot be read or written. */
   constructor(
     readonly file: string,
     private readonly options: FileJournalOptions = {},
   ) {
-    this.compactBytes = options.compactBytes ?? DEFAULT_COMPACT_BYTES;
+    this.fullBytes = options.fullBytes ?? DEFAULT_FULL_BYTES;
+    this.previousFile = previousFileOf(file);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const { entries, skippedLines } = readJournal(file);
     this.report = { skippedLines };
     this.recovered = entries;
-    // Rewrite at once: drops finished work and a torn last line (an append after it would be lost with it).
-    this.writeAside((out) => {
-      const batch = new BatchWriter(out);
-      for (const entry of entries) {
-        if (this.live.has(entry.id)) continue;
-        const { line, payloadAt, payloadBytes } = lineOf(entry);
-        this.live.set(entry.id, { offset: batch.bytes, bytes: line.length, payloadAt, payloadBytes });
-        batch.add(line);
-      }
-      batch.end();
-      return batch.bytes;
-    });
-    for (const live of this.live.values()) this.liveBytes += live.bytes;
+    this.start(entries);
   }
 
   get persistent(): boolean {
-    return !this.failed && this.fd !== undefined;
+    return !this.failed && this.current !== undefined;
   }
 
   /** Outstanding entries (accepted, not yet removed). */
@@ -163,10 +167,12 @@ export class FileJournal implements Journal {
       written?.();
       return;
     }
-    const { line, payloadAt, payloadBytes } = lineOf(entry);
-    this.live.set(entry.id, { offset: this.fileBytes + this.pendingBytes, bytes: line.length, payloadAt, payloadBytes });
-    this.liveBytes += line.length;
-    this.append(line);
+    const current = this.current!;
+    const offset = current.bytes + this.lines.pending;
+    const line = appendEntry(this.lines, entry);
+    this.live.set(entry.id, { generation: current.generation, offset, ...line });
+    this.liveBytes += line.bytes;
+    this.scheduleFlush();
     if (written) this.waiters.push(written);
   }
 
@@ -175,35 +181,44 @@ export class FileJournal implements Journal {
     if (!live) return;
     this.live.delete(id);
     this.liveBytes -= live.bytes;
+    if (live.generation === this.previous?.generation) this.previousLive--;
     if (!this.persistent) return;
-    this.append(Buffer.from(`{"done":${JSON.stringify(id)}}\n`));
+    this.lines.append(doneLine(id));
+    this.scheduleFlush();
   }
 
   payloadJson(id: string): Buffer | undefined {
     const live = this.live.get(id);
     if (!live || live.payloadBytes === 0 || !this.persistent) return undefined;
-    const position = live.offset + live.payloadAt;
-    if (position + live.payloadBytes > this.fileBytes) return undefined; // still pending
+    const file = live.generation === this.current!.generation ? this.current : live.generation === this.previous?.generation ? this.previous : undefined;
+    const start = live.offset + live.payloadAt;
+    const end = start + live.payloadBytes;
+    if (!file || end > file.bytes) return undefined; // still pending
     try {
-      const json = Buffer.allocUnsafe(live.payloadBytes);
-      return fs.readSync(this.fd!, json, 0, json.length, position) === json.length ? json : undefined;
+      return this.readBack(file, start, end);
     } catch {
       return undefined;
     }
   }
 
   /**
-   * Queues a line for the write at the end of this tick; a burst accepted in one tick is written in pieces of
-   * about GROUP_BYTES, so it is never held all at once.
+   * Bytes start..end of a file: from the stretch read last when it holds them, else with one read of up to
+   * READ_AHEAD_BYTES from `start`, kept for the next calls. Undefined when the file is shorter than expected.
    */
-  private append(line: Buffer): void {
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= GROUP_BYTES) {
-      const lines = this.pending;
-      this.clearPending();
-      this.write(lines);
+  private readBack(file: JournalFile, start: number, end: number): Buffer | undefined {
+    const ahead = this.readAhead;
+    if (ahead && ahead.generation === file.generation && start >= ahead.start && end <= ahead.start + ahead.data.length) {
+      return ahead.data.subarray(start - ahead.start, end - ahead.start);
     }
+    const data = Buffer.allocUnsafe(Math.max(end - start, Math.min(READ_AHEAD_BYTES, file.bytes - start)));
+    const read = fs.readSync(file.fd, data, 0, data.length, start);
+    if (read < end - start) return undefined;
+    this.readAhead = { generation: file.generation, start, data: data.subarray(0, read) };
+    return data.subarray(0, end - start);
+  }
+
+  /** The lines appended in this tick are written at its end (a burst is written in pieces as the buffer fills). */
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -211,23 +226,18 @@ export class FileJournal implements Journal {
   }
 
   /**
-   * Writes the pending lines in one write and calls back those waiting for them; then empties or compacts the
-   * file when that is worth it.
+   * Writes the pending lines and calls back those waiting for them; then empties the files when
+   * nothing is outstanding, or makes room when the current file is full.
    */
   flush(): void {
     this.flushScheduled = false;
     if (this.persistent) {
-      if (this.live.size === 0 && this.fileBytes + this.pendingBytes >= TRUNCATE_BYTES) {
-        this.clearPending();
-        this.guard(() => {
-          fs.ftruncateSync(this.fd!, 0);
-          this.fileBytes = 0;
-        });
-      } else if (this.pending.length > 0) {
-        const lines = this.pending;
-        this.clearPending();
-        this.write(lines);
-        if (this.fileBytes >= this.compactBytes && this.liveBytes * 2 < this.fileBytes) this.rewrite();
+      if (this.live.size === 0 && this.current!.bytes + (this.previous?.bytes ?? 0) + this.lines.pending >= TRUNCATE_BYTES) {
+        this.lines.discard();
+        this.guard(() => this.empty());
+      } else if (this.lines.pending > 0) {
+        this.lines.drain();
+        if (this.persistent && this.current!.bytes >= this.fullBytes) this.guard(() => this.makeRoom());
       }
     }
     // Written, or the journal failed (it then keeps messages in memory only, as it warned): delivery goes on.
@@ -236,97 +246,162 @@ export class FileJournal implements Journal {
     for (const written of waiters) written();
   }
 
-  private clearPending(): void {
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-
   close(): void {
-    if (this.fd === undefined) return;
+    if (this.current === undefined) return;
     this.flush();
-    const fd = this.fd;
-    this.fd = undefined;
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already unusable
+    for (const file of [this.current, this.previous]) {
+      try {
+        if (file) fs.closeSync(file.fd);
+      } catch {
+        // already unusable
+      }
     }
+    this.current = undefined;
+    this.previous = undefined;
   }
 
   destroy(): void {
-    this.clearPending();
+    this.lines.discard();
     this.live.clear();
     this.liveBytes = 0;
     this.close();
-    fs.rmSync(this.file, { force: true });
+    for (const file of [this.file, this.previousFile, this.asideFile]) fs.rmSync(file, { force: true });
   }
 
-  /** Appends `lines` in one write; when it fails, the journal is memory-only from then on. */
-  private write(lines: Buffer[]): void {
+  private get asideFile(): string {
+    return `${this.file}.tmp`;
+  }
+
+  /** Appends bytes to the current file; when that fails, the journal is memory-only from then on. */
+  private writeCurrent(bytes: Buffer): void {
+    if (!this.persistent) return;
     this.guard(() => {
-      this.fileBytes += writeAll(this.fd!, lines);
+      writeFully(this.current!.fd, bytes);
+      this.current!.bytes += bytes.length;
     });
   }
 
-  /** Replaces the file with the outstanding entries only (write aside, rename), then reopens it for appending. */
-  private rewrite(): void {
-    this.guard(() => this.rewriteFile());
-  }
-
   /**
-   * Compaction: copies the outstanding lines, byte for byte, from the file into the aside file (adjacent lines
-   * in one piece, at most COPY_CHUNK_BYTES in memory), so nothing is serialised again and no big string is built.
+   * Starts from what was found: the outstanding entries are written into a new previous file and the current file
+   * is replaced by an empty one. A crash in between leaves lines in the current file that are either outstanding, and then in the
+   * previous file too, or finished: the journal reads back the same entries.
    */
-  private rewriteFile(): void {
-    this.writeAside((out) => {
-      const source = fs.openSync(this.file, "r");
-      try {
-        const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
-        let total = 0;
-        let runStart = 0;
-        let runEnd = -1;
-        for (const live of this.live.values()) {
-          if (live.offset !== runEnd) {
-            if (runEnd >= 0) copyRange(source, out, runStart, runEnd - runStart, buffer);
-            runStart = live.offset;
-            runEnd = live.offset;
-          }
-          runEnd += live.bytes;
-          live.offset = total;
-          total += live.bytes;
+  private start(entries: JournalEntry[]): void {
+    if (entries.length > 0) {
+      this.replacePrevious((out) => {
+        let written = 0;
+        const lines = new LineBuffer((bytes) => {
+          writeFully(out, bytes);
+          written += bytes.length;
+        });
+        for (const entry of entries) {
+          const offset = written + lines.pending;
+          const line = appendEntry(lines, entry);
+          this.live.set(entry.id, { generation: -1, offset, ...line });
+          this.liveBytes += line.bytes;
         }
-        if (runEnd >= 0) copyRange(source, out, runStart, runEnd - runStart, buffer);
-        return total;
-      } finally {
-        fs.closeSync(source);
-      }
-    });
+        lines.drain();
+        return written;
+      });
+    } else {
+      this.dropPrevious();
+    }
+    this.newCurrent();
+  }
+
+  /** The current file is full: set it aside when the previous file is all finished work, else compact when worth it. */
+  private makeRoom(): void {
+    if (this.previousLive === 0) this.rotate();
+    else if (this.liveBytes * 2 < this.current!.bytes + this.previous!.bytes) this.compact();
   }
 
   /**
-   * Replaces the file by what `fill` writes into a new aside file (returning its size in bytes), then reopens
-   * it for appending. The rename is atomic: a crash before it leaves the old file whole (and a stale aside file
-   * that the next rewrite overwrites).
+   * The current file becomes the previous one (renamed to a free name: nothing is copied or forced to disk) and a
+   * new, empty file is opened. The old previous file, with nothing outstanding in it, is deleted first: a crash
+   * in between leaves the current file, which reads back the same entries.
    */
-  private writeAside(fill: (fd: number) => number): void {
-    const aside = `${this.file}.tmp`;
-    const out = fs.openSync(aside, "w");
-    let size: number;
+  private rotate(): void {
+    this.dropPrevious();
+    fs.renameSync(this.file, this.previousFile);
+    this.previous = this.current;
+    this.previousLive = this.live.size;
+    this.current = undefined;
+    this.newCurrent();
+  }
+
+  /**
+   * Copies the outstanding lines of both files, byte for byte and in order (adjacent lines in one piece, at most
+   * COPY_CHUNK_BYTES in memory, nothing serialised again), into a new previous file, then replaces the current one
+   * by an empty one (crash safety: see start).
+   */
+  private compact(): void {
+    const fds = new Map<number, number>([[this.current!.generation, this.current!.fd]]);
+    if (this.previous) fds.set(this.previous.generation, this.previous.fd);
+    this.replacePrevious((out) => {
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+      let total = 0;
+      let run: { fd: number; start: number; end: number } | undefined;
+      for (const live of this.live.values()) {
+        const fd = fds.get(live.generation)!;
+        if (run?.fd !== fd || run.end !== live.offset) {
+          if (run) copyRange(run.fd, out, run.start, run.end - run.start, buffer);
+          run = { fd, start: live.offset, end: live.offset };
+        }
+        run.end += live.bytes;
+        live.offset = total;
+        total += live.bytes;
+      }
+      if (run) copyRange(run.fd, out, run.start, run.end - run.start, buffer);
+      return total;
+    });
+    this.newCurrent();
+  }
+
+  /**
+   * Makes a new previous file holding every outstanding entry's line, from what `fill` writes into an aside file
+   * (in order, setting each entry's offset, and returning the size): renamed over the previous file, which is
+   * atomic: a crash before it leaves the journal as it was (and a stale aside file that the next one overwrites).
+   */
+  private replacePrevious(fill: (fd: number) => number): void {
+    const out = fs.openSync(this.asideFile, "w");
+    let bytes: number;
     try {
-      size = fill(out);
+      bytes = fill(out);
     } finally {
       fs.closeSync(out);
     }
-    if (this.fd !== undefined) {
-      const fd = this.fd;
-      this.fd = undefined;
-      fs.closeSync(fd);
-    }
-    fs.renameSync(aside, this.file);
+    fs.renameSync(this.asideFile, this.previousFile);
+    if (this.previous) fs.closeSync(this.previous.fd);
+    this.previous = { fd: fs.openSync(this.previousFile, "r"), bytes, generation: ++this.generations };
+    for (const live of this.live.values()) live.generation = this.previous.generation;
+    this.previousLive = this.live.size;
+  }
+
+  /**
+   * Replaces the current file by a new, empty one: what is outstanding in it was copied to the previous file, or
+   * nothing is. Deleted and created again rather than truncated: ext4 forces the data of a file truncated to zero
+   * to disk when it is closed, which would make each later close of a full file take tens of milliseconds.
+   */
+  private newCurrent(): void {
+    if (this.current) fs.closeSync(this.current.fd);
+    this.current = undefined;
+    fs.rmSync(this.file, { force: true });
     // Appending, and reading back a payload (payloadJson).
-    this.fd = fs.openSync(this.file, "a+");
-    this.fileBytes = size;
-    this.clearPending();
+    this.current = { fd: fs.openSync(this.file, "a+"), bytes: 0, generation: ++this.generations };
+  }
+
+  /** Deletes the previous file: nothing in it is outstanding. */
+  private dropPrevious(): void {
+    if (this.previous) fs.closeSync(this.previous.fd);
+    this.previous = undefined;
+    this.previousLive = 0;
+    fs.rmSync(this.previousFile, { force: true });
+  }
+
+  /** Nothing is outstanding: both files are emptied (the previous one first, so a crash cannot bring its entries back). */
+  private empty(): void {
+    this.dropPrevious();
+    this.newCurrent();
   }
 
   /** Runs a write; the first failure switches the journal to memory only and is reported once. */
@@ -336,7 +411,7 @@ export class FileJournal implements Journal {
     } catch (error) {
       if (!this.failed) {
         this.failed = true;
-        this.clearPending();
+        this.lines.discard();
         try {
           this.options.onError?.(error as Error);
         } catch {
@@ -347,43 +422,38 @@ export class FileJournal implements Journal {
   }
 }
 
-/** Reads a journal file: the accepted entries without a "done" line, in order; unreadable lines are skipped. */
+/**
+ * Reads a journal (its previous file, then `file`): the accepted entries without a "done" line, in order;
+ * unreadable lines are skipped.
+ */
 export function readJournal(file: string): { entries: JournalEntry[]; skippedLines: number } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], skippedLines: 0 };
-    throw error;
-  }
   const live = new Map<string, JournalEntry>();
-  const { records, skippedLines: unreadable } = jsonLines(text);
-  let skippedLines = unreadable;
-  for (const record of records as any[]) {
-    if (record && typeof record.done === "string") {
-      live.delete(record.done);
-    } else if (record && typeof record.id === "string" && record.msg && typeof record.msg === "object" && !live.has(record.id)) {
-      live.set(record.id, { id: record.id, acceptedAt: String(record.acceptedAt ?? ""), msg: record.msg });
-    } else {
-      skippedLines++;
+  let skippedLines = 0;
+  for (const part of [previousFileOf(file), file]) {
+    const { records, skippedLines: unreadable } = jsonLines(textOf(part));
+    skippedLines += unreadable;
+    for (const record of records as any[]) {
+      if (record && typeof record.done === "string") {
+        live.delete(record.done);
+      } else if (record && typeof record.id === "string" && record.msg && typeof record.msg === "object") {
+        // An entry in both files (a crash between compaction's rename and the emptying of the current file) counts once.
+        if (!live.has(record.id)) live.set(record.id, { id: record.id, acceptedAt: String(record.acceptedAt ?? ""), msg: record.msg });
+      } else {
+        skippedLines++;
+      }
     }
   }
   return { entries: [...live.values()], skippedLines };
 }
 
-/** The records of a JSON-lines text, in order; a line that is not JSON (cut short by a crash, damaged) is counted, not kept. */
-export function jsonLines(text: string): { records: unknown[]; skippedLines: number } {
-  const records: unknown[] = [];
-  let skippedLines = 0;
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      records.push(JSON.parse(line));
-    } catch {
-      skippedLines++;
-    }
+/** A file's text, or "" when there is no such file. */
+function textOf(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw error;
   }
-  return { records, skippedLines };
 }
 
 /** The journal file of a node: `<dir>/<node id>.jsonl`, the id made safe for any file system. */
@@ -396,16 +466,18 @@ export function journalFile(dir: string, nodeId: string): string {
   return path.join(dir, `${name || "%00"}.jsonl`);
 }
 
-/** Writes `lines` at the end of the file, one writev (a short write, which files hardly ever make, is finished). */
-function writeAll(fd: number, lines: Buffer[]): number {
-  let total = 0;
-  for (const line of lines) total += line.length;
-  let done = fs.writevSync(fd, lines);
-  if (done < total) {
-    const rest = Buffer.concat(lines, total);
-    while (done < total) done += fs.writeSync(fd, rest, done, total - done);
-  }
-  return total;
+/** Appends an entry's line: its size, and where its payload's JSON is in it, in bytes (payloadBytes 0: not known). */
+function appendEntry(lines: LineBuffer, entry: JournalEntry): { bytes: number; payloadAt: number; payloadBytes: number } {
+  const { head, payload, tail } = lineParts(entry);
+  const payloadAt = lines.append(head);
+  const payloadBytes = payload === undefined ? 0 : lines.append(payload);
+  return { bytes: payloadAt + payloadBytes + lines.append(tail), payloadAt, payloadBytes };
+}
+
+/** Writes all of `bytes` at the end of the file (a short write, which files hardly ever make, is finished). */
+function writeFully(fd: number, bytes: Buffer): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /** Copies `length` bytes at `position` of `source` to the end of what was written to `target`. */
@@ -418,92 +490,4 @@ function copyRange(source: number, target: number, position: number, length: num
     position += read;
     length -= read;
   }
-}
-
-/** Writes lines in batches of about COPY_CHUNK_BYTES, counting the bytes. */
-class BatchWriter {
-  bytes = 0;
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
-
-  constructor(private readonly fd: number) {}
-
-  add(line: Buffer): void {
-    this.batch.push(line);
-    this.batchBytes += line.length;
-    this.bytes += line.length;
-    if (this.batchBytes >= COPY_CHUNK_BYTES) this.end();
-  }
-
-  end(): void {
-    if (this.batch.length === 0) return;
-    writeAll(this.fd, this.batch);
-    this.batch = [];
-    this.batchBytes = 0;
-  }
-}
-
-/** An entry's line, encoded, and where its payload's JSON is in it (in bytes; payloadBytes 0 when not known). */
-function lineOf(entry: JournalEntry): { line: Buffer; payloadAt: number; payloadBytes: number } {
-  const head = `{"id":${JSON.stringify(entry.id)},"acceptedAt":${JSON.stringify(entry.acceptedAt)},"msg":`;
-  const { payload, rest } = messageParts(entry.msg);
-  if (payload === undefined) return { line: Buffer.from(`${head}${rest}}\n`), payloadAt: 0, payloadBytes: 0 };
-  const payloadHead = `${head}{"payload":`;
-  const tail = `${afterPayload(rest)}}\n`;
-  const line = Buffer.from(payloadHead + payload + tail);
-  const payloadAt = Buffer.byteLength(payloadHead);
-  return { line, payloadAt, payloadBytes: line.length - payloadAt - Buffer.byteLength(tail) };
-}
-
-/** Message properties never journalled: the `http in` request and response objects. */
-const NOT_KEPT = new Set(["req", "res"]);
-
-/**
- * The JSON of a message's keepable parts: everything JSON can hold except `req`/`res` and functions; a
- * circular reference is dropped (best effort), a BigInt becomes a string. `payload` comes first.
- */
-export function serialiseMessage(msg: Record<string, unknown>): string {
-  const { payload, rest } = messageParts(msg);
-  return payload === undefined ? rest : `{"payload":${payload}${afterPayload(rest)}`;
-}
-
-/** The JSON object `rest` as it follows the payload inside the message's object: its other members, then "}". */
-function afterPayload(rest: string): string {
-  return rest === "{}" ? "}" : `,${rest.slice(1)}`;
-}
-
-/**
- * serialiseMessage in two parts: the JSON of `msg.payload` exactly as JSON.stringify(msg.payload) writes it, and
- * the JSON object of the other keepable properties. When the message needs the fallback (a circular reference,
- * a BigInt) or has no payload to keep, `payload` is undefined and `rest` is the whole message.
- */
-function messageParts(msg: Record<string, unknown>): { payload?: string; rest: string } {
-  const kept: Record<string, unknown> = {};
-  let payload: unknown;
-  for (const key of Object.keys(msg)) {
-    const value = msg[key];
-    if (NOT_KEPT.has(key) || typeof value === "function") continue;
-    if (key === "payload") payload = value;
-    else kept[key] = value;
-  }
-  try {
-    const payloadJson = payload === undefined ? undefined : JSON.stringify(payload);
-    return { payload: payloadJson, rest: JSON.stringify(kept) };
-  } catch {
-    if (payload !== undefined) kept.payload = payload;
-    return { rest: JSON.stringify(kept, safeReplacer()) };
-  }
-}
-
-/** A JSON.stringify replacer that drops circular references and turns BigInts into strings. */
-function safeReplacer(): (this: unknown, key: string, value: unknown) => unknown {
-  const ancestors: unknown[] = [];
-  return function (this: unknown, _key: string, value: unknown): unknown {
-    if (typeof value === "bigint") return value.toString();
-    if (typeof value !== "object" || value === null) return value;
-    while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop();
-    if (ancestors.includes(value)) return undefined;
-    ancestors.push(value);
-    return value;
-  };
 }

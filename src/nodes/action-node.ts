@@ -18,7 +18,8 @@ import {
   type EngineState,
   newJob,
 } from "../delivery/engine";
-import { FileJournal, type Journal, type JournalEntry, journalFile, MemoryJournal } from "../delivery/journal";
+import { FileJournal, type Journal, journalFile, MemoryJournal } from "../delivery/journal";
+import type { JournalEntry } from "../delivery/journal-lines";
 import { type ClusterLease, joinCluster } from "../cluster";
 import { ClusterDelivery } from "../cluster/delivery-queue";
 import { failedChangedChannel } from "../cluster/failed-store";

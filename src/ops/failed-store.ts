@@ -6,7 +6,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { journalFile, jsonLines, serialiseMessage } from "../delivery/journal";
+import { journalFile } from "../delivery/journal";
+import { jsonLines, serialiseMessage } from "../delivery/journal-lines";
 import { RedisFailedStore } from "../cluster/failed-store";
 import { readClusterSettings } from "../cluster/settings";
 

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { FileJournal, type JournalEntry, journalFile, MemoryJournal, readJournal, serialiseMessage } from "../../src/delivery/journal";
+import { FileJournal, journalFile, MemoryJournal, previousFileOf, readJournal } from "../../src/delivery/journal";
+import { type JournalEntry, serialiseMessage } from "../../src/delivery/journal-lines";
 
 function entry(id: string, extra: Record<string, unknown> = {}): JournalEntry {
   return {
@@ -14,6 +15,23 @@ function entry(id: string, extra: Record<string, unknown> = {}): JournalEntry {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+const bytesOf = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+const linesOf = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean) : []);
+
+/** Counts the aside files opened for writing (each one is a compaction) until restored. */
+function spyOnAsideFiles(): { opened: number; restore(): void } {
+  const realOpen = fs.openSync;
+  const spy = {
+    opened: 0,
+    restore: () => ((fs as any).openSync = realOpen),
+  };
+  (fs as any).openSync = (...args: any[]) => {
+    if (String(args[0]).endsWith(".tmp")) spy.opened++;
+    return (realOpen as any)(...args);
+  };
+  return spy;
+}
+
 describe("delivery: journal", function () {
   let dir: string;
   let file: string;
@@ -22,6 +40,8 @@ describe("delivery: journal", function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "cse-journal-"));
     file = path.join(dir, "journal", "n1.jsonl");
   });
+
+  const previous = () => previousFileOf(file);
 
   afterEach(function () {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -89,7 +109,7 @@ describe("delivery: journal", function () {
     const again = new FileJournal(file);
     again.add(entry("a"));
     again.close();
-    expect(fs.readFileSync(file, "utf8").trim().split("\n")).to.have.length(1);
+    expect(linesOf(file).length + linesOf(previous()).length).to.equal(1);
   });
 
   it("skips a torn last line left by a crash, and appends after it safely", function () {
@@ -110,46 +130,75 @@ describe("delivery: journal", function () {
     again.close();
   });
 
-  it("empties the file when nothing is outstanding", async function () {
-    const journal = new FileJournal(file);
+  it("empties both files when nothing is outstanding", async function () {
+    const journal = new FileJournal(file, { fullBytes: 32 * 1024 });
     const big = "x".repeat(2000);
     for (let i = 0; i < 40; i++) journal.add(entry(`e${i}`, { big }));
     journal.flush();
-    expect(fs.statSync(file).size).to.be.above(64 * 1024);
+    expect(fs.existsSync(previous()), "the full file was set aside").to.equal(true);
+    expect(bytesOf(file) + bytesOf(previous())).to.be.above(64 * 1024);
     for (let i = 0; i < 40; i++) journal.remove(`e${i}`);
     await tick();
     expect(fs.statSync(file).size).to.equal(0);
+    expect(fs.existsSync(previous())).to.equal(false);
     journal.add(entry("after"));
     journal.close();
     expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["after"]);
   });
 
-  it("compacts a growing file down to the outstanding entries, keeping their order", async function () {
-    const journal = new FileJournal(file, { compactBytes: 16 * 1024 });
+  it("sets a full file aside without copying a line when everything before it is finished (a queue drained in order)", async function () {
+    const journal = new FileJournal(file, { fullBytes: 16 * 1024 });
+    const asides = spyOnAsideFiles();
+    const open: string[] = [];
+    let setAside = 0;
+    let largest = 0;
+    try {
+      for (let i = 0; i < 600; i++) {
+        journal.add(entry(`e${i}`));
+        open.push(`e${i}`);
+        // Delivered in order, 50 behind: a long queue that drains in the order it was accepted.
+        if (open.length > 50) journal.remove(open.shift()!);
+        const before = bytesOf(file);
+        await tick();
+        if (bytesOf(file) < before) setAside++;
+        largest = Math.max(largest, bytesOf(file) + bytesOf(previous()));
+      }
+    } finally {
+      asides.restore();
+    }
+    expect(setAside, "times the current file was set aside").to.be.above(5);
+    expect(asides.opened, "aside files written (compactions)").to.equal(0);
+    // 600 accept and 550 done lines were written; the two files never held more than two full files' worth.
+    expect(largest).to.be.below(2 * (16 * 1024 + 1024));
+    journal.close();
+    expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(open);
+  });
+
+  it("compacts when an entry still waits in the previous file and most of both is finished work, keeping the order", async function () {
+    const journal = new FileJournal(file, { fullBytes: 16 * 1024 });
     journal.add(entry("first"));
     let largest = 0;
     for (let i = 0; i < 500; i++) {
       journal.add(entry(`churn${i}`));
       journal.remove(`churn${i}`);
       if (i % 10 === 0) await tick();
-      largest = Math.max(largest, fs.statSync(file).size);
+      largest = Math.max(largest, bytesOf(file) + bytesOf(previous()));
     }
     journal.add(entry("last"));
     await tick();
-    // 500 accept + 500 done lines were written; the file never held much more than 16 KiB of them.
-    expect(largest).to.be.below(16 * 1024 + 4096);
-    expect(fs.readFileSync(file, "utf8").split("\n").length).to.be.below(200);
+    // 500 accept + 500 done lines were written; the two files never held much more than two full files' worth.
+    expect(largest).to.be.below(2 * 16 * 1024 + 4096);
+    expect(linesOf(file).length + linesOf(previous()).length).to.be.below(200);
     journal.close();
     expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["first", "last"]);
     expect(fs.existsSync(`${file}.tmp`)).to.equal(false);
   });
 
   it("compacts by copying the lines written at accept time, byte for byte, not by serialising again", async function () {
-    const journal = new FileJournal(file, { compactBytes: 8 * 1024 });
+    const journal = new FileJournal(file, { fullBytes: 8 * 1024 });
     const lineOfId = new Map<string, string>();
     const open: string[] = [];
     let compactions = 0;
-    let previousSize = 0;
     for (let i = 0; i < 400; i++) {
       const id = `e${i}`;
       // Non-ASCII text, so byte offsets differ from string lengths.
@@ -160,16 +209,13 @@ describe("delivery: journal", function () {
       // Changed after it was journalled: a re-serialising compaction would write this; a copy does not.
       (added.msg.payload as Record<string, unknown>).changedLater = true;
       open.push(id);
+      // Every third entry stays outstanding: after the first time the file is set aside, one always waits in it.
       if (i % 3 !== 0) journal.remove(open.splice(open.length - 2, 1)[0] ?? id);
       if (i % 5 === 0) {
         await tick();
-        const size = fs.statSync(file).size;
-        if (size < previousSize) {
-          compactions++;
-          // Right after a compaction the file is exactly the original lines of the still-open entries.
-          expect(fs.readFileSync(file, "utf8")).to.equal(open.map((o) => lineOfId.get(o)).join(""));
-        }
-        previousSize = size;
+        const outstanding = open.map((o) => lineOfId.get(o)).join("");
+        // Right after a compaction the previous file is exactly the original lines of the outstanding entries.
+        if (bytesOf(file) === 0 && fs.readFileSync(previous(), "utf8") === outstanding) compactions++;
       }
     }
     expect(compactions).to.be.above(2);
@@ -177,6 +223,39 @@ describe("delivery: journal", function () {
     const resumed = readJournal(file).entries;
     expect(resumed.map((e) => e.id)).to.deep.equal(open);
     expect(resumed.every((e) => (e.msg.payload as Record<string, unknown>).changedLater === undefined)).to.equal(true);
+  });
+
+  describe("a crash in the middle of making room loses nothing and brings nothing back", function () {
+    const lines = (...records: unknown[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
+    const done = (id: string) => ({ done: id });
+
+    it("between compaction's rename and the emptying of the current file: entries in both files count once", function () {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      // The new previous file: the outstanding a and c. The current file as it was: a, b (done), c, d (done).
+      fs.writeFileSync(previous(), lines(entry("a"), entry("c")));
+      fs.writeFileSync(file, lines(entry("a"), entry("b"), done("b"), entry("c"), entry("d"), done("d")));
+      const journal = new FileJournal(file);
+      expect(journal.recovered.map((e) => e.id)).to.deep.equal(["a", "c"]);
+      expect(journal.report.skippedLines).to.equal(0);
+      journal.close();
+    });
+
+    it("after the full file was renamed and before a new one was opened", function () {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(previous(), lines(entry("a"), entry("b"), done("a")));
+      const journal = new FileJournal(file);
+      expect(journal.recovered.map((e) => e.id)).to.deep.equal(["b"]);
+      journal.add(entry("c"));
+      journal.close();
+      expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["b", "c"]);
+    });
+
+    it("with finished entries in the previous file whose done lines are in the current one", function () {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(previous(), lines(entry("a"), entry("b")));
+      fs.writeFileSync(file, lines(done("a"), entry("c"), done("b")));
+      expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["c"]);
+    });
   });
 
   describe("the payload's JSON, read back", function () {
@@ -198,26 +277,64 @@ describe("delivery: journal", function () {
       journal.close();
     });
 
-    it("finds it after a compaction moved its line", async function () {
-      const journal = new FileJournal(file, { compactBytes: 8 * 1024 });
+    it("finds it after its line was set aside or moved by a compaction", async function () {
+      const journal = new FileJournal(file, { fullBytes: 8 * 1024 });
       const open: string[] = [];
-      let compactions = 0;
-      let previousSize = 0;
+      let madeRoom = 0;
       for (let i = 0; i < 300; i++) {
         const id = `e${i}`;
         journal.add(entry(id, { payload: payloadOf(id), note: "Übergröße ✓ ".repeat(i % 7) }));
         open.push(id);
         if (i % 3 !== 0) journal.remove(open.splice(open.length - 2, 1)[0] ?? id);
+        const before = bytesOf(file);
         await tick();
-        const size = fs.statSync(file).size;
-        if (size < previousSize) {
-          compactions++;
-          for (const o of open) expect(journal.payloadJson(o)!.equals(written(o)), o).to.equal(true);
+        if (bytesOf(file) < before) {
+          madeRoom++;
+          // Backwards, so each one needs its own read (not the stretch read for the one before it).
+          for (const o of [...open].reverse()) expect(journal.payloadJson(o)!.equals(written(o)), o).to.equal(true);
         }
-        previousSize = size;
       }
-      expect(compactions).to.be.above(2);
+      expect(madeRoom).to.be.above(2);
       journal.close();
+    });
+
+    it("reads the payloads of entries sent in the order they were accepted with one read per stretch of lines", async function () {
+      const journal = new FileJournal(file);
+      const ids = Array.from({ length: 20 }, (_, i) => `e${i}`);
+      for (const id of ids) journal.add(entry(id, { payload: payloadOf(id) }));
+      await tick();
+      let reads = 0;
+      const realRead = fs.readSync;
+      (fs as any).readSync = (...args: any[]) => {
+        reads++;
+        return (realRead as any)(...args);
+      };
+      try {
+        for (const id of ids.slice(5)) expect(journal.payloadJson(id)!.equals(written(id)), id).to.equal(true);
+        expect(reads).to.equal(1);
+        // One before the stretch read last (an earlier one, retried) takes a read of its own, which serves the next.
+        expect(journal.payloadJson("e0")!.equals(written("e0"))).to.equal(true);
+        expect(reads).to.equal(2);
+        expect(journal.payloadJson("e1")!.equals(written("e1"))).to.equal(true);
+        expect(reads).to.equal(2);
+      } finally {
+        (fs as any).readSync = realRead;
+      }
+      journal.close();
+    });
+
+    it("gives it whole for a message larger than the write buffer, between smaller ones", async function () {
+      const journal = new FileJournal(file);
+      const huge = { ...payloadOf("huge"), text: "Übergröße ✓ ".repeat(40_000) };
+      journal.add(entry("a", { payload: payloadOf("a") }));
+      journal.add(entry("huge", { payload: huge }));
+      journal.add(entry("b", { payload: payloadOf("b") }));
+      await tick();
+      expect(journal.payloadJson("huge")!.equals(Buffer.from(JSON.stringify(huge)))).to.equal(true);
+      expect(journal.payloadJson("a")!.equals(written("a"))).to.equal(true);
+      expect(journal.payloadJson("b")!.equals(written("b"))).to.equal(true);
+      journal.close();
+      expect(readJournal(file).entries.map((e) => e.id)).to.deep.equal(["a", "huge", "b"]);
     });
 
     it("finds it for an entry taken back after a restart", async function () {
@@ -246,13 +363,13 @@ describe("delivery: journal", function () {
       await tick();
       for (const id of ["circular", "bigint", "bigint-beside", "none"]) expect(journal.payloadJson(id), id).to.equal(undefined);
       expect(journal.payloadJson("good")!.equals(written("good"))).to.equal(true);
-      fs.closeSync((journal as any).fd); // the file goes away under our feet: the next write fails
+      fs.closeSync((journal as any).current.fd); // the file goes away under our feet: the next write fails
       journal.add(entry("late", { payload: payloadOf("late") }));
       journal.flush();
       expect(errors).to.have.length(1);
       expect(journal.payloadJson("late")).to.equal(undefined);
       expect(journal.payloadJson("good")).to.equal(undefined);
-      (journal as any).fd = undefined;
+      (journal as any).current = undefined;
       journal.close();
       expect(new MemoryJournal().payloadJson("good")).to.equal(undefined);
     });
@@ -261,11 +378,11 @@ describe("delivery: journal", function () {
       const journal = new FileJournal(file);
       journal.add(entry("a", { payload: payloadOf("a") }));
       await tick();
-      fs.ftruncateSync((journal as any).fd, 10);
+      fs.ftruncateSync((journal as any).current.fd, 10);
       expect(journal.payloadJson("a")).to.equal(undefined);
-      fs.closeSync((journal as any).fd);
+      fs.closeSync((journal as any).current.fd);
       expect(journal.payloadJson("a")).to.equal(undefined);
-      (journal as any).fd = undefined;
+      (journal as any).current = undefined;
     });
   });
 
@@ -292,7 +409,7 @@ describe("delivery: journal", function () {
     const journal = new FileJournal(file, { onError: (e) => errors.push(e) });
     journal.add(entry("a"));
     journal.flush();
-    fs.closeSync((journal as any).fd); // the file goes away under our feet
+    fs.closeSync((journal as any).current.fd); // the file goes away under our feet
     const kept: string[] = [];
     journal.add(entry("b"), () => kept.push("b"));
     journal.flush();
@@ -302,7 +419,7 @@ describe("delivery: journal", function () {
     expect(kept).to.deep.equal(["b", "c"]);
     expect(journal.persistent).to.equal(false);
     journal.remove("a");
-    (journal as any).fd = undefined;
+    (journal as any).current = undefined;
     journal.close();
   });
 
@@ -312,11 +429,14 @@ describe("delivery: journal", function () {
     expect(() => new FileJournal(path.join(blocker, "n1.jsonl"))).to.throw(/ENOTDIR|EEXIST/);
   });
 
-  it("deletes its file on destroy", function () {
-    const journal = new FileJournal(file);
-    journal.add(entry("a"));
+  it("deletes its files on destroy", function () {
+    const journal = new FileJournal(file, { fullBytes: 1024 });
+    for (let i = 0; i < 10; i++) journal.add(entry(`e${i}`));
+    journal.flush();
+    expect(fs.existsSync(previous())).to.equal(true);
     journal.destroy();
     expect(fs.existsSync(file)).to.equal(false);
+    expect(fs.existsSync(previous())).to.equal(false);
   });
 
   it("has a memory stand-in that keeps nothing", function () {
