@@ -226,8 +226,8 @@ export class FileJournal implements Journal {
   }
 
   /**
-   * Writes the pending lines and calls back those waiting for them; then empties the files when
-   * nothing is outstanding, or makes room when the current file is full.
+   * Writes the pending lines and calls back those waiting for them; then empties the files when nothing is
+   * outstanding, or makes room when the current file is full.
    */
   flush(): void {
     this.flushScheduled = false;
@@ -283,8 +283,8 @@ export class FileJournal implements Journal {
 
   /**
    * Starts from what was found: the outstanding entries are written into a new previous file and the current file
-   * is replaced by an empty one. A crash in between leaves lines in the current file that are either outstanding, and then in the
-   * previous file too, or finished: the journal reads back the same entries.
+   * is replaced by an empty one. A crash in between leaves lines in the current file that are either outstanding,
+   * and then in the previous file too, or finished: the journal reads back the same entries.
    */
   private start(entries: JournalEntry[]): void {
     if (entries.length > 0) {
@@ -370,8 +370,10 @@ export class FileJournal implements Journal {
     } finally {
       fs.closeSync(out);
     }
-    fs.renameSync(this.asideFile, this.previousFile);
+    // Closed before the rename, which Windows refuses over an open file.
     if (this.previous) fs.closeSync(this.previous.fd);
+    this.previous = undefined;
+    fs.renameSync(this.asideFile, this.previousFile);
     this.previous = { fd: fs.openSync(this.previousFile, "r"), bytes, generation: ++this.generations };
     for (const live of this.live.values()) live.generation = this.previous.generation;
     this.previousLive = this.live.size;
