@@ -42,9 +42,9 @@ export interface Journal {
   payloadJson(id: string): Buffer | undefined;
   /** Writes what is pending now (instead of at the end of the tick) and calls back those waiting for it. */
   flush(): void;
-  /** Writes what is pending and closes the file, keeping the unfinished entries for the next start. */
+  /** Writes what is pending and closes the files, keeping the unfinished entries for the next start. */
   close(): void;
-  /** Closes and deletes the file (the node was removed from the flows). */
+  /** Closes and deletes the files (the node was removed from the flows). */
   destroy(): void;
 }
 
@@ -79,7 +79,7 @@ export interface OpenReport {
 
 const DEFAULT_FULL_BYTES = 8 * 1024 * 1024;
 /** Once nothing is outstanding, the files are emptied when they hold at least this much finished work. */
-const TRUNCATE_BYTES = 64 * 1024;
+const EMPTY_BYTES = 64 * 1024;
 
 /** Compaction copies the outstanding lines in pieces of at most this many bytes. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
@@ -232,7 +232,7 @@ export class FileJournal implements Journal {
   flush(): void {
     this.flushScheduled = false;
     if (this.persistent) {
-      if (this.live.size === 0 && this.current!.bytes + (this.previous?.bytes ?? 0) + this.lines.pending >= TRUNCATE_BYTES) {
+      if (this.live.size === 0 && this.current!.bytes + (this.previous?.bytes ?? 0) + this.lines.pending >= EMPTY_BYTES) {
         this.lines.discard();
         this.guard(() => this.empty());
       } else if (this.lines.pending > 0) {
