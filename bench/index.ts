@@ -53,7 +53,7 @@ const PATHS = args.find((a) => a.startsWith("--paths="))?.slice(8).split(",") ??
 /** Sizes, chosen so a full run stays well inside 5 minutes on 2 cores (the cluster section adds 1 to 1.5). */
 const SIZES = QUICK
   ? { tpSeconds: 1, tpMin: 300, tpMax: 1000, tpRounds: 1, latEvents: 200, latRate: 200, bpEvents: 2000, bpCoreEvents: 500, bpDownMs: 3000, foEvents: 30, rfEvents: 50, concurrency: 4, clusterRounds: 1, failoverEvents: 100 }
-  : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 3, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 150, rfEvents: 200, concurrency: 4, clusterRounds: 3, failoverEvents: 400 };
+  : { tpSeconds: 3, tpMin: 1000, tpMax: 10000, tpRounds: 3, latEvents: 1000, latRate: 200, bpEvents: 20000, bpCoreEvents: 2000, bpDownMs: 10000, foEvents: 300, rfEvents: 200, concurrency: 4, clusterRounds: 3, failoverEvents: 400 };
 /** What the cluster sections add to the run: Redis and two more Node-REDs, their throughput, latency and failover. */
 const CLUSTER_MS = 120_000;
 /**
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const sinkPort: number = await peers.call("startSink");
     const sinkUrl = `http://127.0.0.1:${sinkPort}/`;
     const fan: FanoutPeers = await peers.call("startFanout");
-    const base = modernInsight();
+    const base = modernInsight({}, 8);
     const rfBases = rfBurstBases(base);
     const rfKnown = rfBases.flatMap((b) => {
       const ind = indicatorsOfInsight(b);
