@@ -51,9 +51,16 @@ function startReceiver() {
   );
 }
 
-/** The text of a journal: its previous file, then its current one ("" for one that is not there). */
+/** The text of a journal: its previous file, then its current one ("" for one that is not there, or not now). */
 function journalText(file: string): string {
-  return [previousFileOf(file), file].map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "")).join("");
+  const textOf = (f: string) => {
+    try {
+      return fs.readFileSync(f, "utf8");
+    } catch {
+      return ""; // not there, or being replaced by the node at this moment
+    }
+  };
+  return textOf(previousFileOf(file)) + textOf(file);
 }
 
 /** How many messages the node has accepted so far: the accept lines of its journal (nothing is compacted mid-burst). */
