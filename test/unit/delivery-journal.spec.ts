@@ -225,6 +225,41 @@ describe("delivery: journal", function () {
     expect(resumed.every((e) => (e.msg.payload as Record<string, unknown>).changedLater === undefined)).to.equal(true);
   });
 
+  it("keeps two files open at most, however often it sets a file aside or compacts, and none once closed", async function () {
+    // The process's descriptors open on the journal's files (Linux).
+    const journalFds = () =>
+      fs.readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(path.dirname(file));
+        } catch {
+          return false; // closed while listing
+        }
+      }).length;
+    const journal = new FileJournal(file, { fullBytes: 4 * 1024 });
+    const asides = spyOnAsideFiles();
+    let setAside = 0;
+    try {
+      journal.add(entry("straggler"));
+      for (let i = 0; i < 1500; i++) {
+        journal.add(entry(`e${i}`));
+        if (i % 3 === 2) for (const id of [`e${i - 2}`, `e${i - 1}`, `e${i}`]) journal.remove(id);
+        if (i === 750) journal.remove("straggler"); // from here on a full file is set aside rather than compacted
+        if (i % 7 === 0) {
+          const [size, compactions] = [bytesOf(file), asides.opened];
+          await tick();
+          if (bytesOf(file) < size && asides.opened === compactions) setAside++;
+        }
+        expect(journalFds(), `after ${i}`).to.be.at.most(2);
+      }
+    } finally {
+      asides.restore();
+    }
+    expect(asides.opened, "compactions").to.be.above(5);
+    expect(setAside, "times the full file was set aside").to.be.above(5);
+    journal.close();
+    expect(journalFds()).to.equal(0);
+  });
+
   describe("a crash in the middle of making room loses nothing and brings nothing back", function () {
     const lines = (...records: unknown[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
     const done = (id: string) => ({ done: id });
