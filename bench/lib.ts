@@ -81,6 +81,24 @@ export class PeersClient {
 }
 
 /**
+ * Runs an experiment (bench/experiments/) once the peers process is up, stops the peers however it ends, and
+ * exits: 0 when it finished, 1 with the error printed when it threw.
+ */
+export function runExperiment(experiment: (peers: PeersClient) => Promise<void>): void {
+  const peers = new PeersClient();
+  peers.ready
+    .then(() => experiment(peers))
+    .finally(() => peers.stop())
+    .then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+}
+
+/**
  * The pid of a process this process started whose command line matches `name` (for children a helper keeps
  * private, e.g. redis-server, which sets its process title to "redis-server <host>:<port>").
  */

@@ -9,7 +9,7 @@ import http from "node:http";
 import { Pool } from "undici";
 import { HttpClient } from "../../src/delivery/http";
 import { modernInsight } from "../../test/fakes/insights";
-import { median, PeersClient } from "../lib";
+import { median, PeersClient, runExperiment } from "../lib";
 
 const N = Number(process.env.N ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -90,41 +90,29 @@ async function run(send: Send, url: string, bodies: string[]): Promise<{ cpuUs: 
   return { cpuUs: (cpu.user + cpu.system) / bodies.length, ms: performance.now() - t0 };
 }
 
-async function main(): Promise<void> {
-  const peers = new PeersClient();
-  try {
-    await peers.ready;
-    const port = await peers.call<number>("startSink");
-    const url = `http://127.0.0.1:${port}/`;
-    const base = modernInsight();
-    const bodies = Array.from({ length: N }, (_, i) => JSON.stringify({ ...base, id: `exp-${i}` }));
-    const all: Record<string, Send> = { "HttpClient (as shipped)": ours(), "node:http, keep-alive agent": nodeHttp(), "undici Pool request()": undici() };
-    const variants = process.env.ONLY === "ours" ? { "HttpClient (as shipped)": all["HttpClient (as shipped)"] } : all;
-    const cpu: Record<string, number[]> = {};
-    const rate: Record<string, number[]> = {};
-    for (const send of Object.values(variants)) await run(send, url, bodies.slice(0, 500)); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, send] of Object.entries(variants)) {
-        const res = await run(send, url, bodies);
-        (cpu[name] ??= []).push(res.cpuUs);
-        (rate[name] ??= []).push((N * 1000) / res.ms);
-      }
+async function main(peers: PeersClient): Promise<void> {
+  const port = await peers.call<number>("startSink");
+  const url = `http://127.0.0.1:${port}/`;
+  const base = modernInsight();
+  const bodies = Array.from({ length: N }, (_, i) => JSON.stringify({ ...base, id: `exp-${i}` }));
+  const all: Record<string, Send> = { "HttpClient (as shipped)": ours(), "node:http, keep-alive agent": nodeHttp(), "undici Pool request()": undici() };
+  const variants = process.env.ONLY === "ours" ? { "HttpClient (as shipped)": all["HttpClient (as shipped)"] } : all;
+  const cpu: Record<string, number[]> = {};
+  const rate: Record<string, number[]> = {};
+  for (const send of Object.values(variants)) await run(send, url, bodies.slice(0, 500)); // warm-up
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, send] of Object.entries(variants)) {
+      const res = await run(send, url, bodies);
+      (cpu[name] ??= []).push(res.cpuUs);
+      (rate[name] ??= []).push((N * 1000) / res.ms);
     }
-    const shipped = median(cpu["HttpClient (as shipped)"]);
-    for (const name of Object.keys(variants)) {
-      console.log(
-        `${name.padEnd(32)} CPU ${median(cpu[name]).toFixed(0).padStart(5)} µs/request (${(median(cpu[name]) / shipped).toFixed(2)}× the shipped client's), ${median(rate[name]).toFixed(0)} requests/s`,
-      );
-    }
-  } finally {
-    await peers.stop();
+  }
+  const shipped = median(cpu["HttpClient (as shipped)"]);
+  for (const name of Object.keys(variants)) {
+    console.log(
+      `${name.padEnd(32)} CPU ${median(cpu[name]).toFixed(0).padStart(5)} µs/request (${(median(cpu[name]) / shipped).toFixed(2)}× the shipped client's), ${median(rate[name]).toFixed(0)} requests/s`,
+    );
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runExperiment(main);

@@ -11,7 +11,7 @@ import { composeMessage } from "../../src/targets/email-message";
 import { emailOf, smtpConnection, type EmailConfig } from "../../src/targets/email";
 import type { DeliveryEvent } from "../../src/targets/types";
 import { modernInsight } from "../../test/fakes/insights";
-import { cpuMsOf, median, PeersClient } from "../lib";
+import { cpuMsOf, median, PeersClient, runExperiment } from "../lib";
 
 const N = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -32,59 +32,47 @@ const socketWrite = net.Socket.prototype.write;
 
 type Send = () => Promise<unknown>;
 
-async function main(): Promise<void> {
-  const peers = new PeersClient();
-  try {
-    await peers.ready;
-    const { smtp } = await peers.call<{ smtp: { host: string; port: number } }>("startFanout");
-    const pool = smtpConnection({ host: smtp.host, port: smtp.port, tls: "none", rejectUnauthorized: true, from: FROM });
-    const config = { recipients: ["soc@example.com"], smtp: pool } as EmailConfig;
-    const insight = modernInsight();
-    const event: DeliveryEvent = { topic: "insight.created", payload: insight, cse: cseMetaFor("insight.created", insight) };
-    const variants: Record<string, Send> = {
-      "composeMessage, sent whole (shipped)": () => {
-        const message = composeMessage({ from: FROM, to: config.recipients, ...emailOf(event, config) });
-        return pool.transport().sendMail({ envelope: message.envelope, raw: message.raw, messageId: message.messageId });
-      },
-      "nodemailer's streaming build": () => pool.transport().sendMail({ from: FROM, to: config.recipients, ...emailOf(event, config) }),
-    };
-    const rows: Record<string, { cpu: number[]; peer: number[]; turns: number[]; writes: number[] }> = {};
-    for (let round = 0; round <= ROUNDS; round++) {
-      for (const [name, send] of Object.entries(variants)) {
-        const peer0 = cpuMsOf(peers.pid);
-        const cpu0 = process.cpuUsage();
-        counts.turns = counts.writes = 0;
-        let next = 0;
-        await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-          while (next++ < N) await send();
-        }));
-        const cpu = process.cpuUsage(cpu0);
-        if (round === 0) continue; // warm-up
-        const row = (rows[name] ??= { cpu: [], peer: [], turns: [], writes: [] });
-        row.cpu.push((cpu.user + cpu.system) / N);
-        row.peer.push(((cpuMsOf(peers.pid) - peer0) * 1000) / N);
-        row.turns.push(counts.turns / N);
-        row.writes.push(counts.writes / N);
-      }
+async function main(peers: PeersClient): Promise<void> {
+  const { smtp } = await peers.call<{ smtp: { host: string; port: number } }>("startFanout");
+  const pool = smtpConnection({ host: smtp.host, port: smtp.port, tls: "none", rejectUnauthorized: true, from: FROM });
+  const config = { recipients: ["soc@example.com"], smtp: pool } as EmailConfig;
+  const insight = modernInsight();
+  const event: DeliveryEvent = { topic: "insight.created", payload: insight, cse: cseMetaFor("insight.created", insight) };
+  const variants: Record<string, Send> = {
+    "composeMessage, sent whole (shipped)": () => {
+      const message = composeMessage({ from: FROM, to: config.recipients, ...emailOf(event, config) });
+      return pool.transport().sendMail({ envelope: message.envelope, raw: message.raw, messageId: message.messageId });
+    },
+    "nodemailer's streaming build": () => pool.transport().sendMail({ from: FROM, to: config.recipients, ...emailOf(event, config) }),
+  };
+  const rows: Record<string, { cpu: number[]; peer: number[]; turns: number[]; writes: number[] }> = {};
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (const [name, send] of Object.entries(variants)) {
+      const peer0 = cpuMsOf(peers.pid);
+      const cpu0 = process.cpuUsage();
+      counts.turns = counts.writes = 0;
+      let next = 0;
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < N) await send();
+      }));
+      const cpu = process.cpuUsage(cpu0);
+      if (round === 0) continue; // warm-up
+      const row = (rows[name] ??= { cpu: [], peer: [], turns: [], writes: [] });
+      row.cpu.push((cpu.user + cpu.system) / N);
+      row.peer.push(((cpuMsOf(peers.pid) - peer0) * 1000) / N);
+      row.turns.push(counts.turns / N);
+      row.writes.push(counts.writes / N);
     }
-    const received = (await peers.call<Record<string, number>>("fanoutCounts"))["cse-email"];
-    for (const [name, row] of Object.entries(rows)) {
-      console.log(
-        `${name.padEnd(38)} CPU ${median(row.cpu).toFixed(0).padStart(4)} µs/mail, SMTP peer ${median(row.peer).toFixed(0).padStart(4)} µs/mail, ` +
-          `${median(row.turns).toFixed(1)} setImmediate and ${median(row.writes).toFixed(1)} socket.write calls per mail`,
-      );
-    }
-    console.log(`(${N} mails per round, medians of ${ROUNDS} rounds; the peer accepted ${received} mails)`);
-    pool.close();
-  } finally {
-    await peers.stop();
   }
+  const received = (await peers.call<Record<string, number>>("fanoutCounts"))["cse-email"];
+  for (const [name, row] of Object.entries(rows)) {
+    console.log(
+      `${name.padEnd(38)} CPU ${median(row.cpu).toFixed(0).padStart(4)} µs/mail, SMTP peer ${median(row.peer).toFixed(0).padStart(4)} µs/mail, ` +
+        `${median(row.turns).toFixed(1)} setImmediate and ${median(row.writes).toFixed(1)} socket.write calls per mail`,
+    );
+  }
+  console.log(`(${N} mails per round, medians of ${ROUNDS} rounds; the peer accepted ${received} mails)`);
+  pool.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runExperiment(main);
