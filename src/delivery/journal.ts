@@ -156,11 +156,6 @@ export class FileJournal implements Journal {
     return !this.failed && this.current !== undefined;
   }
 
-  /** Outstanding entries (accepted, not yet removed). */
-  get size(): number {
-    return this.live.size;
-  }
-
   add(entry: JournalEntry, written?: () => void): void {
     if (this.live.has(entry.id) || !this.persistent) {
       if (!this.live.has(entry.id)) this.live.set(entry.id, NOT_WRITTEN);
